@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Install every Debian package cgfw needs to build, test and demo.
+# Idempotent: does nothing when all packages are already present.
+set -eu
+
+PKGS="build-essential cmake pkg-config make
+clang-19 llvm-19 lld-19
+libbpf-dev libelf-dev zlib1g-dev libcgroup-dev bpftool
+check libjansson-dev libyaml-dev libmnl-dev
+iproute2 util-linux procps netcat-openbsd socat python3"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
