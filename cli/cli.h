@@ -15,7 +15,8 @@ struct cmd {
 	const char *help;
 };
 
-extern const struct cmd cgfw_cmds[];
+extern const struct cmd cgfw_cmds[];    /* cgroup datapath: cgroup_cmds.c */
+extern const struct cmd cgfw_tc_cmds[]; /* interface datapath: tc_cmds.c */
 extern bool json_mode, json_pretty;
 
 int fail(int err);

@@ -48,11 +48,15 @@ void print_json(json_t *j)
 	json_decref(j);
 }
 
+/* Command tables, one per area of the CLI. */
+static const struct cmd *const cmd_tables[] = { cgfw_cmds, cgfw_tc_cmds };
+
 static const struct cmd *find_cmd(const char *name)
 {
-	for (const struct cmd *c = cgfw_cmds; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
+	for (size_t t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
+		for (const struct cmd *c = cmd_tables[t]; c->name; c++)
+			if (strcmp(c->name, name) == 0)
+				return c;
 	return NULL;
 }
 
@@ -63,8 +67,9 @@ static void main_usage(FILE *f)
 		"       cgfw help [COMMAND] | cgfw COMMAND --help\n\n"
 		"Per-workload firewall: cgroup_skb programs enforce IP rules per cgroup v2.\n\n"
 		"Commands:\n");
-	for (const struct cmd *c = cgfw_cmds; c->name; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	for (size_t t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
+		for (const struct cmd *c = cmd_tables[t]; c->name; c++)
+			fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	fprintf(f, "\nGlobal options:\n"
 		   "  -j, --json     machine-readable output\n"
 		   "  -p, --pretty   indented JSON (implies --json)\n"
