@@ -236,7 +236,7 @@ int cgfw_detach(struct cgfw_state *st, const char *user_path, const struct cgfw_
 	struct cgfw_attachment *all = NULL;
 	uint64_t id = cg->id;
 	size_t n = 0;
-	int err, dir;
+	int err;
 
 	if (!id || bpf_map_lookup_elem(st->cgroups_fd, &id, &(struct cgfw_cgroup_val){}) < 0) {
 		/* The directory may be gone (or re-created): look it up by path. */
@@ -251,6 +251,17 @@ int cgfw_detach(struct cgfw_state *st, const char *user_path, const struct cgfw_
 		if (!id)
 			return cgfw_seterr(ENOENT, "cgroup %s is not attached", user_path);
 	}
+	return cgfw_detach_id(st, id);
+}
+
+int cgfw_detach_id(struct cgfw_state *st, uint64_t id)
+{
+	char name[32];
+	int err, dir;
+
+	snprintf(name, sizeof(name), "id %llu", (unsigned long long)id);
+	if (bpf_map_lookup_elem(st->cgroups_fd, &id, &(struct cgfw_cgroup_val){}) < 0)
+		return cgfw_seterr(ENOENT, "cgroup %s is not attached", name);
 	/* Programs first: after this, nothing reads the state we remove. */
 	for (dir = 0; dir < CGFW_DIR_COUNT; dir++) {
 		char p[PATH_MAX];
@@ -270,7 +281,7 @@ int cgfw_detach(struct cgfw_state *st, const char *user_path, const struct cgfw_
 	if (err)
 		return cgfw_seterr(err, "cannot clear %s: %s", CGFW_FLOWS_PIN, strerror(-err));
 	if (bpf_map_delete_elem(st->cgroups_fd, &id) < 0 && errno != ENOENT)
-		return cgfw_seterr(errno, "cannot remove cgroup %s from %s: %s", user_path,
+		return cgfw_seterr(errno, "cannot remove cgroup %s from %s: %s", name,
 				   CGFW_CGROUPS_PIN, strerror(errno));
 	return 0;
 }

@@ -129,6 +129,8 @@ struct cgfw_attachment {
 
 int cgfw_attach(struct cgfw_state *st, const struct cgfw_cgroup *cg);
 int cgfw_detach(struct cgfw_state *st, const char *user_path, const struct cgfw_cgroup *cg);
+/* Detach by cgroup id (the directory may be gone). -ENOENT if not attached. */
+int cgfw_detach_id(struct cgfw_state *st, uint64_t id);
 int cgfw_set_default(struct cgfw_state *st, const struct cgfw_cgroup *cg, uint8_t dirs,
 		     uint8_t verdict);
 int cgfw_attachments(struct cgfw_state *st, struct cgfw_attachment **ret, size_t *ret_n);
@@ -144,6 +146,14 @@ int cgfw_attachment_get(struct cgfw_state *st, uint64_t id, struct cgfw_attachme
 typedef void (*cgfw_progress_fn)(size_t done, size_t total, void *arg);
 int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size_t n, bool add,
 		      cgfw_progress_fn progress, void *arg);
+/*
+ * The same with an operation per rule: adds[i] says whether rules[i] is added
+ * or removed (adds NULL: add_all for every rule). Rules of one key apply in
+ * array order, so "remove the old set, add the new one" swaps each key in one
+ * map update.
+ */
+int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
+			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg);
 /* Every rule, in key order of the maps; scope 0 first. */
 int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n);
 /* Remove every rule of one scope (used by detach). */

@@ -261,6 +261,12 @@ static int check_scope(struct cgfw_state *st, uint64_t scope)
 int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size_t n, bool add,
 		      cgfw_progress_fn progress, void *arg)
 {
+	return cgfw_rules_update_ops(st, rules, NULL, add, n, progress, arg);
+}
+
+int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
+			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg)
+{
 	struct sorted *s = NULL;
 	struct change *ch = NULL;
 	size_t nch = 0, changed = 0;
@@ -311,6 +317,7 @@ int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size
 		c->new = c->old;
 		for (; j < n && memcmp(&s[j].key, &c->key, sizeof(c->key)) == 0; j++) {
 			const struct cgfw_rule *r = &rules[s[j].idx];
+			bool add = adds ? adds[s[j].idx] : add_all;
 			bool ch_one = false;
 
 			if (c->port) {
