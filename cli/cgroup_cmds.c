@@ -12,6 +12,7 @@
 
 #include "cgfw.h"
 #include "cli.h"
+#include "policy.h"
 
 enum {
 	OPT_CGROUP = 0x100,
@@ -623,6 +624,13 @@ static int cmd_exec(int argc, char **argv)
 	err = resolve(a.cgroup, false, &cg);
 	if (!err)
 		err = cgfw_cgroup_create(&cg);
+	if (!err && cgfw_cgroup_resolve(NULL, a.cgroup, true, &cg) == 0) {
+		/* A policy workload waiting for this cgroup is enforced before CMD runs. */
+		int pend = cgfw_policy_enforce_pending(&cg);
+
+		if (pend < 0)
+			err = pend;
+	}
 	if (!err)
 		err = cgfw_cgroup_enter(&cg);
 	if (err)

@@ -17,6 +17,7 @@ struct cmd {
 
 extern const struct cmd cgfw_cmds[];    /* cgroup datapath: cgroup_cmds.c */
 extern const struct cmd cgfw_tc_cmds[]; /* interface datapath: tc_cmds.c */
+extern const struct cmd cgfw_policy_cmds[]; /* policies and the OCI hook: policy_cmds.c */
 extern bool json_mode, json_pretty;
 
 int fail(int err);

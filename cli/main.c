@@ -49,7 +49,7 @@ void print_json(json_t *j)
 }
 
 /* Command tables, one per area of the CLI. */
-static const struct cmd *const cmd_tables[] = { cgfw_cmds, cgfw_tc_cmds };
+static const struct cmd *const cmd_tables[] = { cgfw_cmds, cgfw_tc_cmds, cgfw_policy_cmds };
 
 static const struct cmd *find_cmd(const char *name)
 {

@@ -67,4 +67,62 @@ void cgfw_policy_free(struct cgfw_policy *pol);
 const struct cgfw_pol_workload *cgfw_policy_workload(const struct cgfw_policy *pol,
 						     const char *name);
 
+
+
+/* ---- applying, persistence, the OCI hook (policy_apply.c, oci.c) ---------- */
+
+/* Where applied policies and container records are kept ($CGFW_STATE_DIR, default /var/lib/cgfw). */
+const char *cgfw_var_dir(void);
+
+struct cgfw_plan_line {
+	char op;	 /* '+' add, '-' remove, '~' change, '!' note */
+	char text[256];
+};
+
+struct cgfw_plan {
+	struct cgfw_plan_line *lines;
+	size_t n;
+	size_t rules_added, rules_removed;
+	size_t attached, detached, pending;
+};
+
+void cgfw_plan_free(struct cgfw_plan *plan);
+
+/*
+ * Make @pol the enforced policy. With dry_run, only compute the plan (policy
+ * diff). Atomic: on failure the previous policy stays in force. The applied
+ * policy is saved under cgfw_var_dir() for `cgfw restore` and the OCI hook.
+ */
+int cgfw_policy_apply(const struct cgfw_policy *pol, bool dry_run, struct cgfw_plan *plan);
+/* Re-apply the saved policy and the running containers' rules. */
+int cgfw_policy_restore(struct cgfw_plan *plan);
+/* Load the saved policy (an empty one if none was applied). */
+int cgfw_policy_load_saved(struct cgfw_policy *pol);
+/* Enforce a pending workload whose cgroup is @cg, if any (cgfw exec). Returns 1 if one applied. */
+int cgfw_policy_enforce_pending(const struct cgfw_cgroup *cg);
+
+struct json_t;
+/* JSON of the saved policy with each workload's state (applied, pending, containers). */
+int cgfw_policy_show(struct json_t **ret);
+
+/* OCI runtime hook: state JSON on stdin. stage may be NULL (taken from the state's status). */
+int cgfw_oci_hook(const char *stage, const char *state_json, size_t len);
+
+/* ---- shared by the policy sources -------------------------------------------- */
+
+struct container {
+	char id[130];
+	char workload[130];
+	char cgroup[PATH_MAX]; /* relative to the cgroup2 mount */
+	uint64_t cgid;
+};
+
+int cgfw_containers_load(struct container **ret, size_t *ret_n);
+int cgfw_write_json_file(const char *path, struct json_t *j);
+struct json_t *cgfw_read_json_file(const char *path, int *err);
+struct json_t *cgfw_ifaces_to_json(const struct cgfw_policy *pol);
+int cgfw_ifaces_from_json(struct json_t *arr, struct cgfw_policy *pol);
+/* Interface programs of a policy (TC datapath). */
+int cgfw_policy_apply_ifaces(const struct cgfw_policy *pol, bool dry_run, struct cgfw_plan *plan);
+
 #endif /* CGFW_POLICY_H */
