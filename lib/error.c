@@ -21,10 +21,13 @@ void cgfw_clearerr(void)
 
 int cgfw_seterr(int err, const char *fmt, ...)
 {
+	char tmp[sizeof(errbuf)];
 	va_list ap;
 
+	/* Through a copy: callers may pass cgfw_errmsg() to wrap the last error. */
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, tmp, sizeof(errbuf));
 	return err > 0 ? -err : err;
 }

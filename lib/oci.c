@@ -134,7 +134,8 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 				  err == -ENOENT ? "no pid and no linux.cgroupsPath" : cgfw_errmsg());
 		goto out;
 	}
-	err = cgfw_cgroup_resolve(NULL, path, true, &cg);
+	/* Both sources give the path from the cgroup2 root, with a leading '/'. */
+	err = cgfw_cgroup_resolve(NULL, path[0] == '/' && path[1] ? path + 1 : path, true, &cg);
 	if (err) {
 		err = cgfw_seterr(err, "container %s: %s", id, cgfw_errmsg());
 		goto out;

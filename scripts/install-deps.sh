@@ -8,7 +8,8 @@ PKGS="build-essential cmake pkg-config make
 clang-19 llvm-19 lld-19
 libbpf-dev libelf-dev zlib1g-dev libcgroup-dev bpftool
 check libjansson-dev libyaml-dev libmnl-dev
-iproute2 util-linux procps netcat-openbsd socat python3"
+iproute2 util-linux procps netcat-openbsd socat python3
+runc podman busybox-static"
 
 missing=""
 for p in $PKGS; do
