@@ -183,6 +183,27 @@ static int cmd_restore(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_save(int argc, char **argv)
+{
+	size_t n = 0;
+	int err;
+
+	err = take_json_flags(&argc, argv);
+	if (err)
+		return err;
+	if (argc != 1)
+		return usage_error("save", "takes no arguments");
+	err = cgfw_manual_save(&n);
+	if (err)
+		return fail(err);
+	if (json_mode)
+		print_json(json_pack("{s:I}", "rules", (json_int_t)n));
+	else
+		printf("saved attachments and %zu rules added by hand to %s/manual.json\n", n,
+		       cgfw_var_dir());
+	return 0;
+}
+
 static int cmd_oci_hook(int argc, char **argv)
 {
 	char *buf = NULL;
@@ -244,8 +265,14 @@ const struct cmd cgfw_policy_cmds[] = {
 	  "Rules a policy owns are kept apart from rules added by hand (list shows the origin).\n" },
 	{ "restore", cmd_restore, "re-create the saved policy (at boot)",
 	  "Usage: cgfw restore\n\n"
-	  "Re-apply the saved policy and the rules of running containers, e.g. after a\n"
-	  "reboot or after the pins under /sys/fs/bpf were lost. Idempotent.\n" },
+	  "Re-apply the saved policy, the rules of running containers and what\n"
+	  "'cgfw save' saved, e.g. after a reboot or after the pins under /sys/fs/bpf\n"
+	  "were lost. Idempotent.\n" },
+	{ "save", cmd_save, "save attachments and manual rules for restore",
+	  "Usage: cgfw save\n\n"
+	  "Write the attachments, their defaults and the rules added by hand to\n"
+	  "/var/lib/cgfw/manual.json ($CGFW_STATE_DIR), which 'cgfw restore' re-creates\n"
+	  "after a reboot. Policy rules are saved by 'cgfw policy apply' already.\n" },
 	{ "oci-hook", cmd_oci_hook, "OCI runtime hook (createRuntime, poststop)",
 	  "Usage: cgfw oci-hook [createRuntime|poststop] < STATE.json\n\n"
 	  "Called by the container runtime with the OCI state on stdin. At createRuntime,\n"

@@ -108,6 +108,12 @@ int cgfw_policy_show(struct json_t **ret);
 /* OCI runtime hook: state JSON on stdin. stage may be NULL (taken from the state's status). */
 int cgfw_oci_hook(const char *stage, const char *state_json, size_t len);
 
+/* `cgfw save`: snapshot of attachments and manual rules; restored by `cgfw restore`. */
+int cgfw_manual_save(size_t *ret_rules);
+int cgfw_manual_restore(struct cgfw_plan *plan);
+void cgfw_plan_note(struct cgfw_plan *plan, char op, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- shared by the policy sources -------------------------------------------- */
 
 struct container {

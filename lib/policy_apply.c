@@ -36,10 +36,9 @@ void cgfw_plan_free(struct cgfw_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-static void plan_add(struct cgfw_plan *plan, char op, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+#define plan_add cgfw_plan_note
 
-static void plan_add(struct cgfw_plan *plan, char op, const char *fmt, ...)
+void cgfw_plan_note(struct cgfw_plan *plan, char op, const char *fmt, ...)
 {
 	struct cgfw_plan_line *m;
 	va_list ap;
@@ -775,6 +774,8 @@ int cgfw_policy_restore(struct cgfw_plan *plan)
 	free(ct);
 	err = cgfw_policy_apply(&pol, false, plan);
 	cgfw_policy_free(&pol);
+	if (!err)
+		err = cgfw_manual_restore(plan);
 	return err;
 }
 
