@@ -58,6 +58,10 @@
 
 #define BENCH_CGID 0xcafe0001ull /* fake cgroup id baked into the program */
 
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's internal "not supported", seen by user space */
+#endif
+
 /* ---- the rule sequence ------------------------------------------------ */
 
 #define NPREFIX	 6

@@ -267,6 +267,7 @@ int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size
 int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
 			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg)
 {
+	struct cgfw_lens_val lens;
 	struct sorted *s = NULL;
 	struct change *ch = NULL;
 	size_t nch = 0, changed = 0;
@@ -297,6 +298,9 @@ int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, 
 		s[i].idx = i;
 	}
 	qsort(s, n, sizeof(*s), cmp_sorted);
+	err = cgfw_lens_read(st, &lens);
+	if (err)
+		goto out;
 
 	for (size_t i = 0; i < n;) {
 		struct change *c = &ch[nch];
@@ -306,7 +310,10 @@ int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, 
 		c->key = s[i].key;
 		c->port = c->key.proto != CGFW_PROTO_ANY;
 		fd = c->port ? st->prules_fd : st->rules_fd;
-		if (bpf_map_lookup_elem(fd, &c->key, &c->old) == 0) {
+		/* No rule at this family and length yet: nothing to read back. */
+		if (*count_slot(&lens, &c->key, c->port) == 0) {
+			memset(&c->old, 0, sizeof(c->old));
+		} else if (bpf_map_lookup_elem(fd, &c->key, &c->old) == 0) {
 			c->existed = true;
 		} else if (errno == ENOENT) {
 			memset(&c->old, 0, sizeof(c->old));

@@ -81,3 +81,11 @@ expect_bad "$f:2" allow --from-file "$f" --cgroup "$CG"
 
 status_after=$(cgfw status --json | sed 's/"packets":.*//') || fail "cgfw status failed"
 assert_eq "status counts unchanged" "$status_before" "$status_after"
+
+# Bad input on a host where cgfw never ran creates no state either.
+CGFW_BPFFS_ROOT=$EXTRA_PINS cgfw block 300.1.2.3 2>/dev/null
+assert_eq "bad input with no state: exit 2" 2 $?
+CGFW_BPFFS_ROOT=$EXTRA_PINS cgfw block --from-file "$f" 2>/dev/null
+assert_eq "bad file with no state: exit 2" 2 $?
+[ ! -e "$EXTRA_PINS" ] || fail "bad input created state under $EXTRA_PINS"
+log "ok: no state created by bad input"
