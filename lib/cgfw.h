@@ -44,9 +44,9 @@ void cgfw_format_addr(uint8_t family, const uint8_t addr[16], char *buf, size_t 
 void cgfw_mask(uint8_t family, uint8_t len, const uint8_t in[16], uint8_t out[16]);
 bool cgfw_prefix_contains(const struct cgfw_prefix *p, uint8_t family, const uint8_t addr[16]);
 
-/* "N" or "N-M", 1..65535 (0 allowed with allow_zero), N <= M. */
+/* "N" or "N-M", 1..65535, N <= M. */
 int cgfw_parse_ports(const char *s, uint16_t *ret_lo, uint16_t *ret_hi);
-/* "tcp", "udp", "icmp" (icmpv6 for IPv6 rules is implied), or a number. */
+/* "tcp", "udp" or "icmp" ("icmpv6"/"icmp6" are aliases; ICMPv6 is implied for IPv6 rules). */
 int cgfw_parse_proto(const char *s, uint8_t *ret);
 const char *cgfw_proto_name(uint8_t proto);
 

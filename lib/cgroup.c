@@ -193,9 +193,12 @@ int cgfw_cgroup_resolve(const char *mountinfo, const char *path, bool must_exist
 			return cgfw_seterr(EINVAL, "'%s' is not on the cgroup2 filesystem (mounted at %s)",
 					   path, mnt);
 		}
-		snprintf(rel, sizeof(rel), "%s", abs + strlen(mnt) + (strlen(mnt) > 1));
-		if (rel[0] == '/')
-			memmove(rel, rel + 1, strlen(rel));
+		/* abs is the mount itself or below it: never read past its end. */
+		const char *r = abs + (strcmp(mnt, "/") ? strlen(mnt) : 0);
+
+		while (*r == '/')
+			r++;
+		snprintf(rel, sizeof(rel), "%s", r);
 	} else {
 		if (normalize(path, rel, sizeof(rel)) < 0)
 			return cgfw_seterr(EINVAL, "invalid cgroup path '%s': no '..' allowed", path);

@@ -65,7 +65,7 @@ json_t *cgfw_seen_json(const struct cgfw_seen *s, const char *cgroup)
 	json_t *o = json_object();
 
 	cgfw_format_addr(s->family, s->addr, a, sizeof(a));
-	json_object_set_new(o, "cgroup", json_string(cgroup ? cgroup : "?"));
+	json_object_set_new(o, "cgroup", cgroup ? json_string(cgroup) : json_null());
 	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)s->cgid));
 	json_object_set_new(o, "addr", json_string(a));
 	json_object_set_new(o, "family",

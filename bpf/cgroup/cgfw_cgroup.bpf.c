@@ -23,6 +23,7 @@
 
 #include "cgfw_parse.h"
 #include "cgfw_masks.h"
+#include "../tc/cgfw_event.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -223,6 +224,32 @@ static __always_inline void flow_key(struct cgfw_flow_key *k, const struct cgfw_
 	__builtin_memcpy(k->raddr, eg ? p->daddr : p->saddr, 16);
 }
 
+/*
+ * A drop event for `cgfw monitor`, rate-limited in cgfw_event_reserve(). A
+ * global function, called for every verdict so the caller gains no branch.
+ */
+__noinline int cgfw_cgroup_drop_event(struct __sk_buff *skb, const struct cgfw_pkt *p, __u32 dir,
+				      __u32 reason, __u32 verdict)
+{
+	struct cgfw_event *e;
+
+	if (verdict != CGFW_VERDICT_DENY || !skb || !p || !(e = cgfw_event_reserve()))
+		return 0;
+	e->cgid = cgfw_cgid;
+	e->len = skb->len;
+	e->source = dir == CGFW_DIR_EGRESS ? CGFW_EV_CGROUP_EGRESS : CGFW_EV_CGROUP_INGRESS;
+	e->action = CGFW_EV_DROP;
+	e->reason = (__u8)reason;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct cgfw_pkt p = {};
@@ -231,13 +258,21 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 	const struct cgfw_lens_val *ctl, *lens;
 	struct walk w = {};
 	__u32 zero = 0, slot;
-	int def = CGFW_VERDICT_ALLOW, verdict, reply = 0, reason;
+	int def = CGFW_VERDICT_ALLOW, verdict, reply = 0, reason, perr;
 
 	cg = bpf_map_lookup_elem(&cgfw_cgroups, (__u64 *)&cgfw_cgid);
 	if (cg)
 		def = cg->def[dir & 1];
 
-	if (cgfw_parse_ip(skb, 0, skb->protocol, &p) != CGFW_PARSE_OK || !p.family) {
+	perr = cgfw_parse_ip(skb, 0, skb->protocol, &p);
+	/* Cut short (or too many IPv6 extension headers) after the addresses:
+	 * address rules still apply; port rules see no port, as for a later
+	 * fragment. Otherwise a bad L4 header would slip past a deny. */
+	if (perr == CGFW_PARSE_TRUNCATED && p.family) {
+		p.has_ports = 0;
+		perr = CGFW_PARSE_OK;
+	}
+	if (perr != CGFW_PARSE_OK || !p.family) {
 		verdict = def == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW;
 		count(dir, CGFW_R_UNPARSED, skb->len);
 		return verdict == CGFW_VERDICT_ALLOW;
@@ -304,6 +339,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 		reason = CGFW_R_ALLOW_DEFAULT;
 	count(dir, reason, skb->len);
 	record_seen(&p, dir, skb->len, verdict == CGFW_VERDICT_DENY);
+	cgfw_cgroup_drop_event(skb, &p, dir, reason, verdict);
 	return verdict == CGFW_VERDICT_ALLOW;
 }
 

@@ -2,6 +2,7 @@
 /* Addresses, prefixes, ports and protocols as users type them (lib/addr.c). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "unit.h"

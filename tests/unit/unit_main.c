@@ -64,12 +64,14 @@ int main(int argc, char **argv)
 	results = srunner_results(sr);
 	n = srunner_ntests_run(sr);
 	for (int i = 0; i < n; i++) {
-		if (verbose || tr_rtype(results[i]) != CK_PASS) {
-			char *s = tr_str(results[i]);
+		static const char *const kind[] = { [CK_PASS] = "Passed", [CK_FAILURE] = "Failure",
+						    [CK_ERROR] = "Error" };
+		int t = tr_rtype(results[i]);
 
-			printf("%s\n", s);
-			free(s);
-		}
+		if (verbose || t != CK_PASS)
+			printf("%s:%d:%s:%s: %s\n", tr_lfile(results[i]), tr_lno(results[i]),
+			       t >= CK_PASS && t <= CK_ERROR ? kind[t] : "?", tr_tcname(results[i]),
+			       tr_msg(results[i]));
 	}
 	free(results);
 	srunner_print(sr, CK_MINIMAL); /* the closing summary line */
