@@ -258,11 +258,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 	const struct cgfw_lens_val *ctl, *lens;
 	struct walk w = {};
 	__u32 zero = 0, slot;
-	int def = CGFW_VERDICT_ALLOW, verdict, reply = 0, reason, perr;
+	int def = CGFW_VERDICT_ALLOW, other_def = CGFW_VERDICT_ALLOW, verdict, reply = 0, reason, perr;
 
 	cg = bpf_map_lookup_elem(&cgfw_cgroups, (__u64 *)&cgfw_cgid);
-	if (cg)
+	if (cg) {
 		def = cg->def[dir & 1];
+		other_def = cg->def[(dir ^ 1) & 1];
+	}
 
 	perr = cgfw_parse_ip(skb, 0, skb->protocol, &p);
 	/* Cut short (or too many IPv6 extension headers) after the addresses:
@@ -302,27 +304,29 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 		w.port = 0;
 	bpf_loop(CGFW_LEN6_MAX, walk_one, &w, 0);
 
-	if (w.verdict == CGFW_VERDICT_NONE) {
+	if (w.verdict != CGFW_VERDICT_DENY) {
 		struct cgfw_flow_val *fv;
 
 		flow_key(&fk, &p, dir);
 		fv = bpf_map_lookup_elem(&cgfw_flows, &fk);
-		/* Admitted when an allow rule let the other direction through. */
-		if (fv && (fv->allowed & CGFW_DIR_BIT(dir ^ 1)))
+		/* A reply: the other direction of this flow was let through. */
+		if (w.verdict == CGFW_VERDICT_NONE && fv && (fv->allowed & CGFW_DIR_BIT(dir ^ 1)))
 			reply = 1;
-	} else if (w.verdict == CGFW_VERDICT_ALLOW) {
-		struct cgfw_flow_val *fv;
+		/*
+		 * Remember a flow this packet opens, so its replies pass a default
+		 * deny: when an allow rule admitted it, or when the default let it
+		 * out while the other direction defaults to deny ("no inbound").
+		 */
+		if (!reply && (w.verdict == CGFW_VERDICT_ALLOW ||
+			       (def != CGFW_VERDICT_DENY && other_def == CGFW_VERDICT_DENY))) {
+			if (!fv) {
+				struct cgfw_flow_val nv = { .allowed = CGFW_DIR_BIT(dir) };
 
-		/* Remember the flow so its replies pass a default deny. */
-		flow_key(&fk, &p, dir);
-		fv = bpf_map_lookup_elem(&cgfw_flows, &fk);
-		if (!fv) {
-			struct cgfw_flow_val nv = { .allowed = CGFW_DIR_BIT(dir) };
-
-			nv.last_ns = bpf_ktime_get_boot_ns();
-			bpf_map_update_elem(&cgfw_flows, &fk, &nv, BPF_ANY);
-		} else if (!(fv->allowed & CGFW_DIR_BIT(dir))) {
-			__sync_fetch_and_or(&fv->allowed, CGFW_DIR_BIT(dir));
+				nv.last_ns = bpf_ktime_get_boot_ns();
+				bpf_map_update_elem(&cgfw_flows, &fk, &nv, BPF_ANY);
+			} else if (!(fv->allowed & CGFW_DIR_BIT(dir))) {
+				__sync_fetch_and_or(&fv->allowed, CGFW_DIR_BIT(dir));
+			}
 		}
 	}
 

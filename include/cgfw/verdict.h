@@ -8,8 +8,10 @@
  *  2. At that prefix length, a rule with a protocol (and ports) beats a rule
  *     without one.
  *  3. Among the rules still tied, deny wins.
- *  4. No rule matched: a reply of a flow an allow rule admitted is allowed;
- *     otherwise the cgroup's default verdict for that direction applies.
+ *  4. No rule matched: a reply of a flow admitted the other way (by an
+ *     allow rule, or by the default while this direction defaults to deny)
+ *     is allowed; otherwise the cgroup's default verdict for that direction
+ *     applies.
  */
 #ifndef CGFW_VERDICT_H
 #define CGFW_VERDICT_H

@@ -28,7 +28,8 @@ set -u -o pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NETUTIL="$E2E_DIR/netutil.py"
-PYTHON=${PYTHON:-python3}
+# The interpreter itself, not a version manager's shim (which costs ~0.1 s a start).
+PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
 SKIP_RC=77
 
 if [ $# -lt 1 ]; then
@@ -77,6 +78,7 @@ fi
 
 export CGFW_BPFFS_ROOT
 CGFW_BPFFS_ROOT=$(e2e_pin_root $$ "$NAME")
+# shellcheck disable=SC2034 # for tests that pin programs of their own
 EXTRA_PINS=$(e2e_extra_pins $$ "$NAME")
 NSC=$(e2e_netns $$ "$NAME" c)
 NSS=$(e2e_netns $$ "$NAME" s)
@@ -96,7 +98,7 @@ fail() {
 
 # Remove everything the run (pid, name) made. Safe to call on partial state.
 e2e_cleanup() {
-	local pid=$1 name=$2 root cg ns p i
+	local pid=$1 name=$2 root cg ns p
 	root=$(e2e_pin_root "$pid" "$name")
 	cg="$CG2/$(e2e_cgroup_rel "$pid" "$name")"
 
@@ -105,7 +107,8 @@ e2e_cleanup() {
 		if [ -e "$cg/cgroup.kill" ]; then
 			echo 1 >"$cg/cgroup.kill" 2>/dev/null
 		else
-			find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+			find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null |
+				while read -r p; do kill -9 "$p" 2>/dev/null; done
 		fi
 	fi
 	for ns in c s; do
@@ -116,7 +119,7 @@ e2e_cleanup() {
 		done
 	done
 	if [ -d "$cg" ]; then
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			grep -q '^populated 0' "$cg/cgroup.events" 2>/dev/null && break
 			sleep 0.1
 		done
@@ -285,6 +288,7 @@ expect_blocked() {
 # e.g. start_server srv --tcp 198.51.100.2:8080 --udp 198.51.100.2:9090
 start_server() {
 	local tag=$1
+	# shellcheck disable=SC2034 # used through a nameref
 	local -a pre=(nsenter --net="/run/netns/$NSS")
 	shift
 	_start_server "$tag" pre "$@"
@@ -293,21 +297,22 @@ start_server() {
 # start_server_in_cg CG TAG ARGS...: echo server in cgroup CG, client netns.
 start_server_in_cg() {
 	local cg=$1 tag=$2
+	# shellcheck disable=SC2034 # used through a nameref
 	local -a pre=("$CGFW" exec --cgroup "$cg" -- nsenter --net="/run/netns/$NSC")
 	shift 2
 	_start_server "$tag" pre "$@"
 }
 
 _start_server() {
-	local tag=$1 ready i
+	local tag=$1 ready
 	local -n _pre=$2
 	shift 2
 	ready="$WORK/$tag.ready"
 	rm -f "$ready"
 	"${_pre[@]}" "$PYTHON" "$NETUTIL" serve --ready "$ready" --log "$WORK/$tag.log" \
-		--lifetime "${SERVER_LIFETIME:-170}" "$@" >"$WORK/$tag.out" 2>&1 &
+		--lifetime "${SERVER_LIFETIME:-90}" "$@" >"$WORK/$tag.out" 2>&1 &
 	BG_PIDS+=($!)
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -e "$ready" ] && return 0
 		kill -0 $! 2>/dev/null || break
 		sleep 0.05
@@ -318,24 +323,51 @@ _start_server() {
 # ---- assertions on output --------------------------------------------------------
 
 # json_eval JSON PYEXPR: print the value of PYEXPR with the document as `d`.
+# The document goes through stdin: a listing can exceed the argument limit.
 json_eval() {
-	"$PYTHON" -c 'import json, sys
-d = json.loads(sys.argv[1])
-v = eval(sys.argv[2])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" "$2"
+	printf '%s' "$1" | "$PYTHON" -c 'import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$2"
+}
+
+# At most the first 2000 characters of a document, for failure messages.
+excerpt() {
+	if [ ${#1} -gt 2000 ]; then
+		printf '%s... (%d characters)' "${1:0:2000}" ${#1}
+	else
+		printf '%s' "$1"
+	fi
 }
 
 # json_check DESC JSON PYEXPR: PYEXPR (with `d` the document) must be true.
 json_check() {
 	local desc=$1 json=$2 expr=$3 v
-	v=$(json_eval "$json" "bool($expr)") || fail "$desc: cannot evaluate '$expr' on: $json"
-	[ "$v" = true ] || fail "$desc: '$expr' is false for:"$'\n'"$json"
+	v=$(json_eval "$json" "bool($expr)") ||
+		fail "$desc: cannot evaluate '$expr' on: $(excerpt "$json")"
+	[ "$v" = true ] || fail "$desc: '$expr' is false for:"$'\n'"$(excerpt "$json")"
 	log "ok: $desc"
 }
 
 assert_eq() {
 	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
 	log "ok: $1"
+}
+
+# cgroup_progs CGROUP: "attach_type:name" of every BPF program attached to
+# CGROUP (bpftool's view), sorted, on one line; "bpftool-error: ..." when
+# bpftool or its output fails, so a comparison cannot pass by accident.
+cgroup_progs() {
+	local out
+	out=$(bpftool -j cgroup show "$1" 2>&1) || {
+		echo "bpftool-error: $out"
+		return 1
+	}
+	printf '%s' "$out" | "$PYTHON" -c 'import json, sys
+text = sys.stdin.read().strip()
+progs = json.loads(text) if text else []   # bpftool prints nothing for no program
+print(" ".join(sorted("%s:%s" % (p["attach_type"].replace("cgroup_inet_", ""), p["name"])
+                      for p in progs)))' 2>&1 || echo "bpftool-error: cannot parse: $out"
 }
 
 # Server log lines (see netutil.py) for a test's server TAG.

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 setup
 
 start_server srv --tcp 198.51.100.2:8080 --tcp 198.51.100.3:8080 \
-	--tcp [2001:db8::2]:8080 --tcp [2001:db8::3]:8080
+	--tcp '[2001:db8::2]:8080' --tcp '[2001:db8::3]:8080'
 
 must cgfw attach "$CG"
 must cgfw default deny --cgroup "$CG"
@@ -43,7 +43,7 @@ must cgfw allow 198.51.100.2 --ingress --cgroup "$CG"
 json=$(cgfw list --json) || fail "cgfw list --json failed"
 json_check "list shows the ingress-only allow rule" "$json" \
 	"[r for r in d['rules'] if r['cgroup'] == '$CG_REL' and r['prefix'] == '198.51.100.2' and r['direction'] == 'ingress' and r['action'] == 'allow']"
-start_server_in_cg "$CG" insrv --tcp 198.51.100.1:7070 --tcp [2001:db8::1]:7070
+start_server_in_cg "$CG" insrv --tcp 198.51.100.1:7070 --tcp '[2001:db8::1]:7070'
 expect_reach "ingress allow: client .2 connects to the server in the cgroup and gets its answer" \
 	from_server_ns tcp 198.51.100.1 7070 --source 198.51.100.2
 expect_blocked "ingress: client .3 is refused" from_server_ns tcp 198.51.100.1 7070 --source 198.51.100.3

@@ -22,6 +22,17 @@ expect_reach "blocked .2: process outside the cgroup reaches .2" from_outside tc
 expect_blocked "blocked: descendant cgroup cannot reach .2" from_cg "$CG/child" tcp 198.51.100.2 8080
 expect_reach "blocked .2: descendant cgroup reaches .3" from_cg "$CG/child" tcp 198.51.100.3 8080
 
+# A descendant with an attachment of its own is held to both policies: its
+# allow cannot undo the parent's block, its block does not reach the parent.
+must cgfw attach "$CG/child"
+must cgfw allow 198.51.100.2 --cgroup "$CG/child"
+must cgfw block 198.51.100.3 --cgroup "$CG/child"
+expect_blocked "child's allow does not override the parent's block" \
+	from_cg "$CG/child" tcp 198.51.100.2 8080
+expect_blocked "child's own block applies to the child" from_cg "$CG/child" tcp 198.51.100.3 8080
+expect_reach "child's block does not apply to the parent" from_cg "$CG" tcp 198.51.100.3 8080
+must cgfw detach "$CG/child"
+
 json=$(cgfw list --json) || fail "cgfw list --json failed"
 json_check "list shows the attachment with live links" "$json" \
 	"[a for a in d['attachments'] if a['cgroup'] == '$CG_REL' and a['ingress_attached'] and a['egress_attached']]"

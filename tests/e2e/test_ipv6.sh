@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 setup
 
-start_server srv --tcp [2001:db8::2]:8080 --tcp [2001:db8::3]:8080
+start_server srv --tcp '[2001:db8::2]:8080' --tcp '[2001:db8::3]:8080'
 
 must cgfw attach "$CG_REL" # a path relative to the cgroup2 mount works too
 expect_reach "attached, no rule: cgroup reaches ::2" from_cg "$CG" tcp 2001:db8::2 8080

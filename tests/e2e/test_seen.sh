@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 setup
 
 start_server srv --tcp 198.51.100.3:8080 --udp 198.51.100.3:9090 --udp 198.51.100.2:9090 \
-	--tcp [2001:db8::2]:8080
+	--tcp '[2001:db8::2]:8080'
 
 must cgfw attach "$CG"
 must cgfw block 198.51.100.2 --cgroup "$CG"

@@ -303,8 +303,10 @@ static const struct test_case cases[] = {
 		{
 			{ "egress passes",
 			  EG, { V4(L4, "198.51.100.7"), UDP(40000, 53) }, PASS(ALLOW_DEFAULT) },
-			{ "ingress dropped",
-			  ING, { V4("198.51.100.7", L4), UDP(53, 40000) }, DROP(DROP_DEFAULT) },
+			{ "its reply passes (no inbound, outbound works)",
+			  ING, { V4("198.51.100.7", L4), UDP(53, 40000) }, PASS(ALLOW_REPLY) },
+			{ "unsolicited ingress dropped",
+			  ING, { V4("198.51.100.7", L4), UDP(53, 40001) }, DROP(DROP_DEFAULT) },
 		},
 	},
 	{
