@@ -81,8 +81,33 @@ out:
 	return err;
 }
 
+/*
+ * Does the applied policy own this cgroup (a workload's cgroup or a running
+ * container's)? Then the policy restore already attached it and set its
+ * defaults, and the snapshot's defaults, maybe older than the last apply,
+ * must not override them.
+ */
+static bool policy_owns(const struct cgfw_policy *pol, const struct container *ct, size_t nct,
+			uint64_t id)
+{
+	for (size_t i = 0; i < pol->nworkloads; i++) {
+		const char *cg = pol->workloads[i].cgroup;
+		struct cgfw_cgroup w;
+
+		if (cg && cgfw_cgroup_resolve(NULL, cg, false, &w) == 0 && w.id == id)
+			return true;
+	}
+	for (size_t i = 0; i < nct; i++)
+		if (ct[i].cgid == id)
+			return true;
+	return false;
+}
+
 int cgfw_manual_restore(struct cgfw_plan *plan)
 {
+	struct cgfw_policy pol;
+	struct container *ct = NULL;
+	size_t nct = 0;
 	struct cgfw_state *st = NULL;
 	struct cgfw_rule *rules = NULL;
 	size_t nr = 0;
@@ -97,6 +122,11 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		return err == -ENOENT ? 0 : err;
 	ja = json_object_get(o, "attachments");
 	jr = json_object_get(o, "rules");
+	if (cgfw_policy_load_saved(&pol) < 0) {
+		cgfw_policy_free(&pol);
+		memset(&pol, 0, sizeof(pol));
+	}
+	cgfw_containers_load(&ct, &nct);
 	err = cgfw_state_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &st);
 	if (err)
 		goto out;
@@ -113,6 +143,8 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 					       p ? p : "?");
 			continue;
 		}
+		if (policy_owns(&pol, ct, nct, cg.id))
+			continue;
 		err = cgfw_attach(st, &cg);
 		if (err)
 			goto out;
@@ -162,6 +194,8 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		plan->rules_added += (size_t)err;
 out:
 	free(rules);
+	free(ct);
+	cgfw_policy_free(&pol);
 	cgfw_state_close(st);
 	json_decref(o);
 	return err < 0 ? err : 0;

@@ -145,8 +145,20 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		goto out;
 	{
 		struct cgfw_attachment a;
+		json_int_t rid;
+		int rwas;
+		json_t *j;
 
 		was_attached = cgfw_attachment_get(st, cg.id, &a) == 0;
+		/* Run again for the same container (hook listed for two stages):
+		 * what was there before the first run is what poststop restores. */
+		record_path(id, rec, sizeof(rec));
+		j = cgfw_read_json_file(rec, &err);
+		if (j && !json_unpack(j, "{s:I, s:b}", "cgroup_id", &rid, "was_attached", &rwas) &&
+		    (uint64_t)rid == cg.id)
+			was_attached = rwas;
+		json_decref(j);
+		err = 0;
 	}
 	err = cgfw_attach(st, &cg);
 	if (err)

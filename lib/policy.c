@@ -272,6 +272,7 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 	struct cgfw_pol_workload w = { .file = c->file };
 	struct cgfw_policy *pol = c->pol;
 	yaml_node_pair_t *p;
+	bool named = false; /* a name or cgroup was given, valid or not */
 	const char *s;
 
 	w.line = (int)n->start_mark.line + 1;
@@ -286,13 +287,17 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 		if (!key) {
 			ERR(c, k, "workload keys must be plain words");
 		} else if (!strcmp(key, "name")) {
+			named = true;
 			if (want_scalar(c, v, "name", &s)) {
 				if (!valid_name(s))
 					ERR(c, v, "invalid workload name '%s' (letters, digits, - _ .)", s);
-				else
+				else {
+					free(w.name);
 					w.name = strdup(s);
+				}
 			}
 		} else if (!strcmp(key, "cgroup")) {
+			named = true;
 			if (want_scalar(c, v, "cgroup", &s)) {
 				struct cgfw_cgroup cg;
 
@@ -301,8 +306,10 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 					ERR(c, v, "invalid cgroup path '%s'", s);
 				else if (s[0] == '/' && cgfw_cgroup_resolve(NULL, s, false, &cg) < 0)
 					ERR(c, v, "%s", cgfw_errmsg());
-				else
+				else {
+					free(w.cgroup);
 					w.cgroup = strdup(s);
+				}
 			}
 		} else if (!strcmp(key, "default")) {
 			if (v->type == YAML_MAPPING_NODE) {
@@ -334,12 +341,14 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 		}
 	}
 	if (!w.name && !w.cgroup) {
-		ERR(c, n, "a workload needs a name or a cgroup");
+		if (!named)
+			ERR(c, n, "a workload needs a name or a cgroup");
 	} else {
 		if (!w.name)
 			w.name = strdup(w.cgroup);
 		for (size_t i = 0; i < pol->nworkloads; i++) {
-			if (!strcmp(pol->workloads[i].name, w.name)) {
+			/* earlier workloads with errors may have no name */
+			if (pol->workloads[i].name && !strcmp(pol->workloads[i].name, w.name)) {
 				ERR(c, n, "workload '%s' is already defined at %s:%d", w.name,
 				    pol->workloads[i].file, pol->workloads[i].line);
 				break;
@@ -436,19 +445,25 @@ static void parse_port_rules(struct ctx *c, yaml_node_t *n, char kind,
 				ERR(c, k, "rule keys must be plain words");
 				ok = false;
 			} else if (!strcmp(key, "dst")) {
-				ok &= has_dst = parse_prefix_node(c, v, "dst", &r.dst);
+				has_dst = true;
+				ok &= parse_prefix_node(c, v, "dst", &r.dst);
 			} else if (!strcmp(key, "src") && kind == 't') {
 				ok &= r.has_src = parse_prefix_node(c, v, "src", &r.src);
 			} else if (!strcmp(key, "proto")) {
-				ok &= has_proto = parse_proto_node(c, v, &r.proto);
-				if (has_proto && r.proto == CGFW_PROTO_ICMP) {
+				bool good = parse_proto_node(c, v, &r.proto);
+
+				has_proto = true;
+				ok &= good;
+				if (good && r.proto == CGFW_PROTO_ICMP) {
 					ERR(c, v, "proto must be tcp or udp here");
 					ok = false;
 				}
 			} else if (!strcmp(key, "ports") || !strcmp(key, "port")) {
-				ok &= has_ports = parse_ports_node(c, v, &r.lo, &r.hi);
+				has_ports = true;
+				ok &= parse_ports_node(c, v, &r.lo, &r.hi);
 			} else if (!strcmp(key, "to") && kind != 'i') {
-				ok &= has_to = parse_to(c, v, &r);
+				has_to = true;
+				ok &= parse_to(c, v, &r);
 			} else {
 				ERR(c, k, "unknown key '%s'", key);
 				ok = false;
@@ -479,6 +494,7 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 {
 	struct cgfw_pol_iface f = { .file = c->file, .ssh = true };
 	struct cgfw_policy *pol = c->pol;
+	bool named = false;
 	const char *s;
 
 	f.line = (int)n->start_mark.line + 1;
@@ -493,11 +509,14 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 		if (!key)
 			ERR(c, k, "interface keys must be plain words");
 		else if (!strcmp(key, "name")) {
+			named = true;
 			if (want_scalar(c, v, "name", &s)) {
 				if (strlen(s) >= 16 || !*s || strchr(s, '/') || strchr(s, ' '))
 					ERR(c, v, "invalid interface name '%s'", s);
-				else
+				else {
+					free(f.name);
 					f.name = strdup(s);
+				}
 			}
 		} else if (!strcmp(key, "stateful"))
 			parse_bool(c, v, "stateful", &f.stateful);
@@ -516,10 +535,11 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 			    key);
 	}
 	if (!f.name) {
-		ERR(c, n, "an interface needs a name");
+		if (!named)
+			ERR(c, n, "an interface needs a name");
 	} else {
 		for (size_t i = 0; i < pol->nifaces; i++)
-			if (!strcmp(pol->ifaces[i].name, f.name))
+			if (pol->ifaces[i].name && !strcmp(pol->ifaces[i].name, f.name))
 				ERR(c, n, "interface '%s' is already defined at %s:%d", f.name,
 				    pol->ifaces[i].file, pol->ifaces[i].line);
 	}
@@ -535,8 +555,8 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 
 static void parse_root(struct ctx *c, yaml_node_t *root)
 {
-	if (!root)
-		return; /* empty file: an empty policy */
+	if (!root || (root->type == YAML_SCALAR_NODE && !root->data.scalar.length))
+		return; /* empty file or empty document: an empty policy */
 	if (root->type != YAML_MAPPING_NODE) {
 		ERR(c, root, "a policy file is a mapping with 'workloads' and 'interfaces'");
 		return;
