@@ -114,6 +114,7 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 	struct cgfw_cgroup cg;
 	struct cgfw_rule *rules = NULL;
 	char path[PATH_MAX], rec[PATH_MAX + 160];
+	struct cgfw_attachment prev = { .def = { CGFW_VERDICT_ALLOW, CGFW_VERDICT_ALLOW } };
 	bool was_attached;
 	int err;
 
@@ -127,11 +128,17 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		goto out;
 	}
 	err = pid > 0 ? cgroup_of_pid(pid, path, sizeof(path)) : -ENOENT;
-	if (err && bundle)
+	if (err && bundle) {
 		err = cgroup_of_bundle(bundle, path, sizeof(path));
+		if (err) {
+			err = cgfw_seterr(err, "container %s: cannot find its cgroup: %s", id,
+					  cgfw_errmsg());
+			goto out;
+		}
+	}
 	if (err) {
-		err = cgfw_seterr(err, "container %s: cannot find its cgroup: %s", id,
-				  err == -ENOENT ? "no pid and no linux.cgroupsPath" : cgfw_errmsg());
+		err = cgfw_seterr(err, "container %s: cannot find its cgroup: no pid in a cgroup v2 "
+				       "cgroup and no bundle", id);
 		goto out;
 	}
 	/* Both sources give the path from the cgroup2 root, with a leading '/'. */
@@ -144,12 +151,11 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 	if (err)
 		goto out;
 	{
-		struct cgfw_attachment a;
 		json_int_t rid;
 		int rwas;
 		json_t *j;
 
-		was_attached = cgfw_attachment_get(st, cg.id, &a) == 0;
+		was_attached = cgfw_attachment_get(st, cg.id, &prev) == 0;
 		/* Run again for the same container (hook listed for two stages):
 		 * what was there before the first run is what poststop restores. */
 		record_path(id, rec, sizeof(rec));
@@ -188,9 +194,11 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 	mkdir(rec, 0700);
 	record_path(id, rec, sizeof(rec));
 	{
-		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:b}", "id", id, "workload", name,
-				      "cgroup", cg.rel, "cgroup_id", (json_int_t)cg.id,
-				      "was_attached", was_attached);
+		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:b, s:i, s:i}", "id", id, "workload",
+				      name, "cgroup", cg.rel, "cgroup_id", (json_int_t)cg.id,
+				      "was_attached", was_attached, "prev_ingress",
+				      prev.def[CGFW_DIR_INGRESS], "prev_egress",
+				      prev.def[CGFW_DIR_EGRESS]);
 
 		err = cgfw_write_json_file(rec, j);
 		json_decref(j);
@@ -214,36 +222,86 @@ out:
 	return err < 0 ? err : 0;
 }
 
+/*
+ * The cgroup was attached before the container started (a shared parent, a
+ * policy workload): put back what the hook changed instead of detaching.
+ * Policy rules on the cgroup go, the defaults return to what they were, and
+ * if the saved policy names this cgroup, it is applied again.
+ */
+static int undo_on_shared(struct cgfw_state *st, uint64_t cgid, int prev_in, int prev_eg)
+{
+	struct cgfw_rule *all = NULL;
+	struct cgfw_cgroup cg = { .id = cgid };
+	struct cgfw_policy pol;
+	size_t n = 0, m = 0;
+	bool owned = false;
+	int err;
+
+	err = cgfw_rules_list(st, &all, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (all[i].scope == cgid && all[i].origin == CGFW_ORIGIN_POLICY)
+			all[m++] = all[i];
+	err = cgfw_rules_update(st, all, m, false, NULL, NULL);
+	free(all);
+	if (err < 0)
+		return err;
+	cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_INGRESS),
+			 prev_in == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW);
+	cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_EGRESS),
+			 prev_eg == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW);
+	if (cgfw_policy_load_saved(&pol) < 0)
+		return 0;
+	for (size_t i = 0; i < pol.nworkloads; i++) {
+		struct cgfw_cgroup w;
+
+		if (pol.workloads[i].cgroup &&
+		    cgfw_cgroup_resolve(NULL, pol.workloads[i].cgroup, false, &w) == 0 && w.id == cgid)
+			owned = true;
+	}
+	cgfw_policy_free(&pol);
+	return owned ? 1 : 0;
+}
+
 static int poststop(const char *id)
 {
 	char rec[PATH_MAX + 160];
 	struct cgfw_state *st = NULL;
 	json_int_t cgid = 0;
-	int was = 0, err;
+	int was = 0, prev_in = CGFW_VERDICT_ALLOW, prev_eg = CGFW_VERDICT_ALLOW, err = 0;
 	json_t *j;
 
 	record_path(id, rec, sizeof(rec));
 	j = cgfw_read_json_file(rec, &err);
 	if (!j)
 		return err == -ENOENT ? 0 : err; /* nothing was done for it */
-	if (json_unpack(j, "{s:I, s?b}", "cgroup_id", &cgid, "was_attached", &was) < 0) {
+	if (json_unpack(j, "{s:I, s?b, s?i, s?i}", "cgroup_id", &cgid, "was_attached", &was,
+			"prev_ingress", &prev_in, "prev_egress", &prev_eg) < 0) {
 		json_decref(j);
 		return cgfw_seterr(EINVAL, "%s is damaged", rec);
 	}
 	json_decref(j);
-	if (!was && cgfw_state_exists()) {
+	/* The record goes first: a re-apply below must not count this container. */
+	unlink(rec);
+	if (cgfw_state_exists()) {
 		err = cgfw_state_open(CGFW_OPEN_LOCK, &st);
-		if (!err) {
+		if (!err && !was) {
 			err = cgfw_detach_id(st, (uint64_t)cgid);
 			if (err == -ENOENT)
 				err = 0;
+		} else if (!err) {
+			err = undo_on_shared(st, (uint64_t)cgid, prev_in, prev_eg);
 		}
 		cgfw_state_close(st);
-		if (err)
-			return err;
+		if (err == 1) {
+			struct cgfw_plan plan;
+
+			err = cgfw_policy_restore(&plan);
+			cgfw_plan_free(&plan);
+		}
 	}
-	unlink(rec);
-	return 0;
+	return err < 0 ? err : 0;
 }
 
 int cgfw_oci_hook(const char *stage, const char *state_json, size_t len)

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include <cgfw/rule_map.h>
+
 #include "policy.h"
 
 struct ctx {
@@ -36,6 +38,10 @@ static void add_error(struct cgfw_policy *pol, const char *file, int line, int c
 	va_end(ap);
 	if (asprintf(&full, "%s:%d:%d: %s", file, line, col, msg) < 0)
 		return;
+	/* One line per error, whatever the file's values contain. */
+	for (char *p = full; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
 	e = realloc(pol->errors, (pol->nerrors + 1) * sizeof(*e));
 	if (!e) {
 		free(full);
@@ -267,6 +273,51 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+/*
+ * The datapath keeps at most CGFW_PORT_ENTRIES port ranges per (prefix,
+ * protocol): say so at check time, at the rule that goes over.
+ */
+static void check_port_ranges(struct ctx *c, const struct cgfw_pol_workload *w)
+{
+	for (size_t i = 0; i < w->nrules; i++) {
+		const struct cgfw_rule *a = &w->rules[i].r;
+		uint16_t lo[CGFW_PORT_ENTRIES + 1], hi[CGFW_PORT_ENTRIES + 1];
+		size_t n = 0;
+
+		if (!a->proto)
+			continue;
+		for (size_t j = 0; j <= i && n <= CGFW_PORT_ENTRIES; j++) {
+			const struct cgfw_rule *b = &w->rules[j].r;
+			uint16_t l = b->port_lo, h = b->port_hi;
+			bool dup = false;
+
+			if (b->proto != a->proto || b->pfx.family != a->pfx.family ||
+			    b->pfx.len != a->pfx.len || memcmp(b->pfx.addr, a->pfx.addr, 16))
+				continue;
+			if (b->proto == CGFW_PROTO_ICMP || (!l && !h)) {
+				l = 0;
+				h = 65535;
+			}
+			for (size_t k = 0; k < n; k++)
+				dup |= lo[k] == l && hi[k] == h;
+			if (!dup) {
+				lo[n] = l;
+				hi[n] = h;
+				n++;
+			}
+		}
+		if (n > CGFW_PORT_ENTRIES) {
+			char pfx[CGFW_ADDRSTRLEN];
+
+			cgfw_format_prefix(&a->pfx, pfx, sizeof(pfx));
+			add_error(c->pol, w->rules[i].file, w->rules[i].line, w->rules[i].col,
+				  "more than %d port ranges for %s %s in one workload",
+				  CGFW_PORT_ENTRIES, pfx, cgfw_proto_name(a->proto));
+			return;
+		}
+	}
+}
+
 static void parse_workload(struct ctx *c, yaml_node_t *n)
 {
 	struct cgfw_pol_workload w = { .file = c->file };
@@ -340,6 +391,7 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 			    key);
 		}
 	}
+	check_port_ranges(c, &w);
 	if (!w.name && !w.cgroup) {
 		if (!named)
 			ERR(c, n, "a workload needs a name or a cgroup");

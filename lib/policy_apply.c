@@ -321,7 +321,7 @@ static bool attached(struct cgfw_state *st, uint64_t id)
 {
 	struct cgfw_attachment a;
 
-	return cgfw_attachment_get(st, id, &a) == 0;
+	return st && cgfw_attachment_get(st, id, &a) == 0;
 }
 
 static int push_rules(struct cgfw_rule **rules, bool **adds, size_t *n, size_t *cap,
@@ -585,7 +585,7 @@ static int apply_locked(struct cgfw_state *st, const struct cgfw_policy *pol, bo
 		for (size_t k = 0; k < nt; k++)
 			keep |= t[k].id == prev_att[i];
 		if (!keep && attached(st, prev_att[i])) {
-			struct cgfw_attachment a;
+			struct cgfw_attachment a = {};
 
 			cgfw_attachment_get(st, prev_att[i], &a);
 			plan->detached++;
@@ -603,7 +603,7 @@ static int apply_locked(struct cgfw_state *st, const struct cgfw_policy *pol, bo
 	}
 
 	/* Remove every policy rule in force, add every desired one: one batch. */
-	err = cgfw_rules_list(st, &cur, &ncur);
+	err = st ? cgfw_rules_list(st, &cur, &ncur) : 0; /* no state yet: a diff of nothing */
 	if (err)
 		goto out;
 	for (size_t i = 0; i < ncur; i++)
@@ -620,14 +620,15 @@ static int apply_locked(struct cgfw_state *st, const struct cgfw_policy *pol, bo
 				goto nomem;
 		}
 	}
-	err = cgfw_attachments(st, &att, &natt);
+	err = st ? cgfw_attachments(st, &att, &natt) : 0;
 	if (err)
 		goto out;
 	diff_rules(plan, ops, adds, nops, t, nt, att, natt);
 	for (size_t k = 0; k < nt; k++) {
 		struct cgfw_attachment a = {};
 
-		cgfw_attachment_get(st, t[k].id, &a);
+		if (st)
+			cgfw_attachment_get(st, t[k].id, &a);
 		for (int d = 0; d < CGFW_DIR_COUNT; d++) {
 			uint8_t want = t[k].w->def_set[d] ? t[k].w->def[d] : CGFW_VERDICT_ALLOW;
 			uint8_t have = t[k].attach ? CGFW_VERDICT_ALLOW : a.def[d];
@@ -732,11 +733,13 @@ int cgfw_policy_apply(const struct cgfw_policy *pol, bool dry_run, struct cgfw_p
 	int err;
 
 	memset(plan, 0, sizeof(*plan));
-	err = cgfw_state_open(dry_run && !cgfw_state_exists() ? CGFW_OPEN_CREATE | CGFW_OPEN_LOCK
-							      : CGFW_OPEN_CREATE | CGFW_OPEN_LOCK,
-			      &st);
-	if (err)
-		return err;
+	/* A diff reads; it never creates state that does not exist yet. */
+	if (!dry_run || cgfw_state_exists()) {
+		err = cgfw_state_open(dry_run ? CGFW_OPEN_LOCK : CGFW_OPEN_CREATE | CGFW_OPEN_LOCK,
+				      &st);
+		if (err)
+			return err;
+	}
 	err = apply_locked(st, pol, dry_run, plan);
 	cgfw_state_close(st);
 	return err;
@@ -796,6 +799,15 @@ int cgfw_policy_enforce_pending(const struct cgfw_cgroup *cg)
 		    cgfw_cgroup_resolve(NULL, pol.workloads[i].cgroup, false, &w) == 0 &&
 		    !strcmp(w.rel, cg->rel))
 			match = true;
+	}
+	if (match && cgfw_state_exists()) {
+		struct cgfw_state *st = NULL;
+
+		/* Already enforced (the usual case): nothing to do. */
+		if (cgfw_state_open(CGFW_OPEN_LOCK | CGFW_OPEN_SHARED, &st) == 0 &&
+		    attached(st, cg->id))
+			match = false;
+		cgfw_state_close(st);
 	}
 	err = match ? cgfw_policy_apply(&pol, false, &plan) : 0;
 	if (match)

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # An apply that fails part way (after attaching a new cgroup, while writing
-# the rules: a ninth port range for one prefix and protocol does not fit,
-# -ENOSPC) exits non-zero, says what failed, and leaves the previous policy
+# the rules: a ninth port range for one prefix and protocol does not fit
+# beside eight added by hand, -ENOSPC) exits non-zero, says what failed, and leaves the previous policy
 # in force: `cgfw list --json`, `policy show --json` and the saved policy are
 # what they were, and real traffic still follows the previous policy.
 source "$(dirname "$0")/lib.sh"
@@ -27,42 +27,53 @@ must cgfw policy apply "$P1" >/dev/null
 expect_reach "$CG_REL" 198.51.100.2:8080
 expect_blocked "$CG_REL" 198.51.100.3:8080
 
-mkdir -p "$CG/other" || fail "cannot create $CG/other"
+# Nine port ranges for one prefix and protocol never fit (8 per value):
+# check says so, at the rule that goes over, before anything is applied.
+P9=$WORK/p9.yaml
+{
+	printf 'workloads:\n  - name: nine\n    egress:\n'
+	for p in 1001 1002 1003 1004 1005 1006 1007 1008 1009; do
+		printf '      - allow: 198.51.100.3\n        proto: tcp\n        ports: %s\n' $p
+	done
+} >"$P9"
+out=$(cgfw policy check "$P9" 2>&1)
+[ $? -eq 2 ] || fail "check accepted 9 port ranges for one prefix and protocol:"$'\n'"$out"
+assert_contains "check names the rule that goes over" "$out" "$P9:28:9: more than 8 port ranges"
+
+# A failure only the kernel state can cause: eight ranges added by hand on
+# the cgroup 'other' fill the value the policy's one range must share.
+mkdir -p "$CG/other" "$CG/third" || fail "cannot create $CG/other"
+must cgfw attach "$CG_REL/other" >/dev/null
+for p in 2001 2002 2003 2004 2005 2006 2007 2008; do
+	must cgfw block 198.51.100.3 --cgroup "$CG_REL/other" --proto tcp --port $p >/dev/null
+done
 list_before=$(cgfw list --json)
 show_before=$(cgfw policy show --json)
 saved_before=$(cat "$CGFW_STATE_DIR/policy.json")
 links_before=$(ls "$CGFW_BPFFS_ROOT/links")
 
-# The new policy opens 198.51.100.3 for app and adds a workload on a cgroup
-# not attached yet, whose nine port ranges for 198.51.100.3/tcp cannot be
-# stored (8 per prefix and protocol).
+# The new policy opens everything for app, puts one more range on 'other'
+# and adds a workload on 'third', a cgroup the apply attaches before it
+# writes the rules (and must detach again).
 P2=$WORK/p2.yaml
-{
-	cat <<EOF
+cat >"$P2" <<EOF
 workloads:
   - name: app
     cgroup: $CG_REL
     default: allow
   - name: other
     cgroup: $CG_REL/other
-    default: deny
     egress:
+      - allow: 198.51.100.3
+        proto: tcp
+        ports: 1001
+  - name: third
+    cgroup: $CG_REL/third
+    default: deny
 EOF
-	for p in 1001 1002 1003 1004 1005 1006 1007 1008 1009; do
-		printf '      - allow: 198.51.100.3\n        proto: tcp\n        ports: %s\n' $p
-	done
-} >"$P2"
-# KNOWN BUG (CGFW_TEST_KNOWN_BUGS=1): check accepts a workload that can never
-# be applied (more than 8 port ranges for one prefix and protocol).
-if [ -n "${CGFW_TEST_KNOWN_BUGS:-}" ]; then
-	out=$(cgfw policy check "$P2" 2>&1)
-	[ $? -eq 2 ] || fail "check accepted 9 port ranges for one prefix and protocol:"$'\n'"$out"
-	assert_contains "check names the rule" "$out" "$P2:"
-else
-	must cgfw policy check "$P2" >/dev/null
-fi
+must cgfw policy check "$P2" >/dev/null
 out=$(cgfw policy diff "$P2")
-assert_contains "diff shows the attach the apply would do" "$out" "+ attach $CG_REL/other (workload other)"
+assert_contains "diff shows the attach the apply would do" "$out" "+ attach $CG_REL/third (workload third)"
 
 out=$(cgfw policy apply "$P2" 2>&1)
 rc=$?
@@ -83,9 +94,10 @@ out=$(get_from_cg "$CG_REL/other" 198.51.100.3:8080)
 [ "$out" != "$TOKEN" ] || fail "other: the app policy (deny) should cover its descendant"
 log "ok: other is still only under app's previous policy"
 
-# The same file minus the ninth range applies; traffic follows the new policy.
-head -n -3 "$P2" >"$WORK/p3.yaml"
-out=$(must cgfw policy apply "$WORK/p3.yaml")
-assert_contains "the policy that fits applies" "$out" "applied: 8 rules added, 1 removed, 1 cgroups attached"
+# With one range added by hand taken out, the same policy fits and applies;
+# traffic follows the new policy.
+must cgfw unblock 198.51.100.3 --cgroup "$CG_REL/other" --proto tcp --port 2008 >/dev/null
+out=$(must cgfw policy apply "$P2")
+assert_contains "the policy that fits applies" "$out" "applied: 1 rules added, 1 removed, 1 cgroups attached"
 expect_reach "$CG_REL" 198.51.100.3:8080
 exit 0

@@ -9,7 +9,7 @@
 #     configured): poststop still removes everything;
 #   - bad stages and bad documents: a non-zero exit, one line on stderr,
 #     nothing changed;
-#   - (CGFW_TEST_KNOWN_BUGS=1) a container cgroup attached before the hook.
+#   - a container cgroup attached before the hook gets back what it had.
 source "$(dirname "$0")/lib.sh"
 setup
 
@@ -116,18 +116,17 @@ done
 expect_clean "after bad input" e
 kill "$INIT" 2>/dev/null
 
-# ---- KNOWN BUG, run with CGFW_TEST_KNOWN_BUGS=1 --------------------------------------------
+# ---- a cgroup attached before the container ------------------------------------------------
 # The container's cgroup was attached already (by hand): createRuntime
-# overwrites its defaults and adds the workload's rules, and poststop, seeing
-# was_attached, leaves both behind instead of removing what it created.
-if [ -n "${CGFW_TEST_KNOWN_BUGS:-}" ]; then
-	mkdir -p "$CG2/$ID-ctr/f"
-	must cgfw attach "$ID-ctr/f" >/dev/null
-	before=$(cgfw list --json)
-	start_init "$ID-ctr/f"
-	must hook createRuntime '{"id":"f","pid":'$INIT',"annotations":{"io.cgfw.policy":"ctr"}}' >/dev/null
-	expect_enforced "pre-attached cgroup" "$ID-ctr/f"
-	must hook poststop '{"id":"f","status":"stopped"}' >/dev/null
-	assert_eq "pre-attached cgroup: poststop restores it as it was" "$before" "$(cgfw list --json)"
-fi
+# changes its defaults and adds the workload's rules; poststop must remove
+# those and put the defaults back, keeping the attachment.
+mkdir -p "$CG2/$ID-ctr/f"
+must cgfw attach "$ID-ctr/f" >/dev/null
+before=$(cgfw list --json)
+start_init "$ID-ctr/f"
+must hook createRuntime '{"id":"f","pid":'$INIT',"annotations":{"io.cgfw.policy":"ctr"}}' >/dev/null
+expect_enforced "pre-attached cgroup" "$ID-ctr/f"
+must hook poststop '{"id":"f","status":"stopped"}' >/dev/null
+assert_eq "pre-attached cgroup: poststop restores it as it was" "$before" "$(cgfw list --json)"
+kill "$INIT" 2>/dev/null
 exit 0

@@ -553,12 +553,9 @@ END_TEST
 START_TEST(errors_are_one_line)
 {
 	/*
-	 * KNOWN BUG (runs with CGFW_TEST_KNOWN_BUGS=1): a value quoted into an
-	 * error message keeps its newlines, so `policy check` prints one error
-	 * on two lines and a reader of FILE:LINE:COL lines loses the rest.
+	 * A value quoted into an error message loses its newlines: one error,
+	 * one FILE:LINE:COL line.
 	 */
-	if (!getenv("CGFW_TEST_KNOWN_BUGS"))
-		return;
 	ck_assert_int_eq(parse("workloads:\n  - name: \"a\\nb\"\n    default: \"x\\ny\"\n"),
 			 -EINVAL);
 	ck_assert_uint_eq(P.nerrors, 2);
