@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -333,17 +334,6 @@ static void case_name(const struct mcase *c, char *buf, size_t n)
 			 fam_name[c->fam]);
 }
 
-struct bench {
-	char root[128];
-	struct cgfw_state *st;
-	struct cgfw_cgroup_bpf *cg;
-	struct bench_empty_bpf *empty;
-	struct bench_lpm_bpf *lpm;
-	int fd[P_COUNT];
-	struct pkt pkt[F_COUNT][2]; /* [family][K_HIT/K_MISS] */
-	size_t loaded, loaded4, loaded6;
-};
-
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -351,34 +341,105 @@ static void on_signal(int sig)
 	stop = sig;
 }
 
-static int setup(struct bench *b)
+/* ---- maps and their memory ------------------------------------------------ */
+
+#define MAX_MAPS 16
+
+struct mapmem {
+	char name[BPF_OBJ_NAME_LEN];
+	const char *type;
+	const char *owner; /* "cgfw" or "lpm" */
+	int fd;
+	uint32_t max_entries;
+	int fam; /* rules of which family it holds: F4, F6, F_COUNT = both, -1 = none */
+	long long at0, atN; /* before and after the rules were loaded */
+};
+
+/*
+ * One rule count: its own pin root, cgfw state, cgfw program and LPM program,
+ * so that every count is loaded at once and measured in the same rounds.
+ */
+struct inst {
+	char root[192];
+	size_t nominal;
+	struct cgfw_state *st;
+	struct cgfw_cgroup_bpf *cg;
+	struct bench_lpm_bpf *lpm;
+	int fd[P_COUNT];
+	size_t loaded, loaded4, loaded6;
+	uint32_t lens4, lens6;
+	double add_cgfw_s, add_lpm_s;
+	struct mapmem maps[MAX_MAPS];
+	size_t nmaps;
+	uint32_t *samples[NCASES]; /* [round] */
+	struct stat3 res[NCASES];
+};
+
+struct bench {
+	char base[160];
+	bool made_base;
+	struct bench_empty_bpf *empty;
+	int empty_fd;
+	struct pkt pkt[F_COUNT][2]; /* [family][K_HIT/K_MISS] */
+	struct inst *in;
+	size_t nin;
+};
+
+static void collect_maps(struct inst *in)
+{
+	struct bpf_object *objs[2] = { in->cg->obj, in->lpm->obj };
+
+	in->nmaps = 0;
+	for (int o = 0; o < 2; o++) {
+		struct bpf_map *map;
+
+		bpf_object__for_each_map(map, objs[o]) {
+			struct mapmem *m = &in->maps[in->nmaps];
+
+			if (bpf_map__is_internal(map) || in->nmaps == MAX_MAPS)
+				continue;
+			snprintf(m->name, sizeof(m->name), "%s", bpf_map__name(map));
+			m->type = libbpf_bpf_map_type_str(bpf_map__type(map));
+			m->owner = o ? "lpm" : "cgfw";
+			m->fd = bpf_map__fd(map);
+			m->max_entries = bpf_map__max_entries(map);
+			m->fam = -1;
+			if (!strcmp(m->name, "cgfw_rules"))
+				m->fam = F_COUNT;
+			else if (!strcmp(m->name, "bench_lpm4"))
+				m->fam = F4;
+			else if (!strcmp(m->name, "bench_lpm6"))
+				m->fam = F6;
+			m->at0 = map_memlock(m->fd);
+			in->nmaps++;
+		}
+	}
+}
+
+static int inst_open(struct bench *b, struct inst *in, size_t idx)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct cgfw_cgroup_val cv = {};
 	__u64 id = BENCH_CGID;
-	struct cgfw_prefix a;
 	int err;
 
-	if (!getenv("CGFW_BPFFS_ROOT")) {
-		snprintf(b->root, sizeof(b->root), "/sys/fs/bpf/cgfw-bench-%d", (int)getpid());
-		setenv("CGFW_BPFFS_ROOT", b->root, 1);
-	}
-	snprintf(b->root, sizeof(b->root), "%s", getenv("CGFW_BPFFS_ROOT"));
-	err = cgfw_state_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &b->st);
+	snprintf(in->root, sizeof(in->root), "%s/n%zu", b->base, idx);
+	setenv("CGFW_BPFFS_ROOT", in->root, 1);
+	err = cgfw_state_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &in->st);
 	if (err) {
 		fprintf(stderr, "cgfw_bench: %s\n", cgfw_errmsg());
 		return err;
 	}
 
 	/* cgfw's program on the pinned maps, for a cgroup that exists only as an id. */
-	opts.pin_root_path = b->root;
-	b->cg = cgfw_cgroup_bpf__open_opts(&opts);
-	if (!b->cg) {
+	opts.pin_root_path = in->root;
+	in->cg = cgfw_cgroup_bpf__open_opts(&opts);
+	if (!in->cg) {
 		fprintf(stderr, "cgfw_bench: cannot open the cgfw object: %s\n", strerror(errno));
 		return -errno;
 	}
-	b->cg->rodata->cgfw_cgid = BENCH_CGID;
-	err = cgfw_cgroup_bpf__load(b->cg);
+	in->cg->rodata->cgfw_cgid = BENCH_CGID;
+	err = cgfw_cgroup_bpf__load(in->cg);
 	if (err) {
 		fprintf(stderr, "cgfw_bench: cannot load the cgfw program: %s\n", strerror(-err));
 		return err;
@@ -386,23 +447,47 @@ static int setup(struct bench *b)
 	cv.def[CGFW_DIR_INGRESS] = CGFW_VERDICT_ALLOW;
 	cv.def[CGFW_DIR_EGRESS] = CGFW_VERDICT_ALLOW;
 	snprintf(cv.path, sizeof(cv.path), "cgfw-bench");
-	if (bpf_map_update_elem(bpf_map__fd(b->cg->maps.cgfw_cgroups), &id, &cv, BPF_ANY) < 0) {
+	if (bpf_map_update_elem(bpf_map__fd(in->cg->maps.cgfw_cgroups), &id, &cv, BPF_ANY) < 0) {
 		fprintf(stderr, "cgfw_bench: cannot register the cgroup in %s: %s\n",
 			CGFW_CGROUPS_PIN, strerror(errno));
 		return -errno;
 	}
-
-	b->empty = bench_empty_bpf__open_and_load();
-	b->lpm = b->empty ? bench_lpm_bpf__open_and_load() : NULL;
-	if (!b->empty || !b->lpm) {
-		fprintf(stderr, "cgfw_bench: cannot load the baseline programs: %s\n",
+	in->lpm = bench_lpm_bpf__open_and_load();
+	if (!in->lpm) {
+		fprintf(stderr, "cgfw_bench: cannot load the LPM-trie program: %s\n",
 			strerror(errno));
 		return -errno;
 	}
-	b->fd[P_EMPTY] = bpf_program__fd(b->empty->progs.bench_empty);
-	b->fd[P_LPM] = bpf_program__fd(b->lpm->progs.bench_lpm);
-	b->fd[P_CGFW] = bpf_program__fd(b->cg->progs.cgfw_egress);
+	in->fd[P_EMPTY] = b->empty_fd;
+	in->fd[P_LPM] = bpf_program__fd(in->lpm->progs.bench_lpm);
+	in->fd[P_CGFW] = bpf_program__fd(in->cg->progs.cgfw_egress);
+	collect_maps(in);
+	return 0;
+}
 
+static int setup(struct bench *b, const size_t *counts, size_t n)
+{
+	const char *env = getenv("CGFW_BPFFS_ROOT");
+	struct cgfw_prefix a;
+	int err;
+
+	if (env && *env)
+		snprintf(b->base, sizeof(b->base), "%s", env);
+	else
+		snprintf(b->base, sizeof(b->base), "/sys/fs/bpf/cgfw-bench-%d", (int)getpid());
+	if (mkdir(b->base, 0700) < 0) {
+		fprintf(stderr, "cgfw_bench: cannot create %s: %s%s\n", b->base, strerror(errno),
+			errno == EEXIST ? " (left by a crashed run? remove it)" : "");
+		return -errno;
+	}
+	b->made_base = true;
+
+	b->empty = bench_empty_bpf__open_and_load();
+	if (!b->empty) {
+		fprintf(stderr, "cgfw_bench: cannot load the empty program: %s\n", strerror(errno));
+		return -errno;
+	}
+	b->empty_fd = bpf_program__fd(b->empty->progs.bench_empty);
 	host4(0, &a);
 	build_pkt(&b->pkt[F4][K_HIT], &a);
 	host4(IDX4_MISS, &a);
@@ -411,17 +496,41 @@ static int setup(struct bench *b)
 	build_pkt(&b->pkt[F6][K_HIT], &a);
 	host6(IDX6_MISS, &a);
 	build_pkt(&b->pkt[F6][K_MISS], &a);
+
+	b->in = calloc(n, sizeof(*b->in));
+	if (!b->in)
+		return -ENOMEM;
+	b->nin = n;
+	for (size_t i = 0; i < n; i++) {
+		b->in[i].nominal = counts[i];
+		err = inst_open(b, &b->in[i], i);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
 static void teardown(struct bench *b)
 {
-	bench_lpm_bpf__destroy(b->lpm);
+	for (size_t i = 0; b->in && i < b->nin; i++) {
+		struct inst *in = &b->in[i];
+
+		bench_lpm_bpf__destroy(in->lpm);
+		cgfw_cgroup_bpf__destroy(in->cg);
+		cgfw_state_close(in->st);
+		if (in->root[0]) {
+			setenv("CGFW_BPFFS_ROOT", in->root, 1);
+			if (cgfw_reset() < 0)
+				fprintf(stderr, "cgfw_bench: cleanup: %s\n", cgfw_errmsg());
+		}
+		for (size_t c = 0; c < NCASES; c++)
+			free(in->samples[c]);
+	}
+	free(b->in);
 	bench_empty_bpf__destroy(b->empty);
-	cgfw_cgroup_bpf__destroy(b->cg);
-	cgfw_state_close(b->st);
-	if (b->root[0] && cgfw_reset() < 0)
-		fprintf(stderr, "cgfw_bench: cleanup: %s\n", cgfw_errmsg());
+	if (b->made_base && rmdir(b->base) < 0)
+		fprintf(stderr, "cgfw_bench: cleanup: cannot remove %s: %s\n", b->base,
+			strerror(errno));
 }
 
 /* LPM trie updates in batches, one by one where batches are not supported. */
@@ -447,19 +556,19 @@ static int lpm_fill(int fd, const void *keys, size_t ksz, const uint8_t *vals, s
 	return 0;
 }
 
-/* Grow every program's rule set to the set of nominal size @nominal. */
-static int load_to(struct bench *b, size_t nominal, double *ret_cgfw_s, double *ret_lpm_s)
+/* Load the instance's rule set into cgfw (through libcgfw) and into its LPM tries. */
+static int inst_load(struct inst *in)
 {
-	size_t target = set_size(nominal), n = target > b->loaded ? target - b->loaded : 0;
-	struct cgfw_rule *rules = calloc(n ? n : 1, sizeof(*rules));
-	struct bench_lpm4_key *k4 = calloc(n ? n : 1, sizeof(*k4));
-	struct bench_lpm6_key *k6 = calloc(n ? n : 1, sizeof(*k6));
-	uint8_t *vals = calloc(n ? n : 1, 1);
+	size_t n = set_size(in->nominal);
+	struct cgfw_rule *rules = calloc(n, sizeof(*rules));
+	struct bench_lpm4_key *k4 = calloc(n, sizeof(*k4));
+	struct bench_lpm6_key *k6 = calloc(n, sizeof(*k6));
+	uint8_t *vals = calloc(n, 1);
+	struct cgfw_status s;
 	size_t n4 = 0, n6 = 0;
 	double t0;
 	int err = 0;
 
-	*ret_cgfw_s = *ret_lpm_s = 0;
 	if (!rules || !k4 || !k6 || !vals) {
 		err = -ENOMEM;
 		fprintf(stderr, "cgfw_bench: out of memory for %zu rules\n", n);
@@ -468,7 +577,7 @@ static int load_to(struct bench *b, size_t nominal, double *ret_cgfw_s, double *
 	for (size_t i = 0; i < n; i++) {
 		struct cgfw_rule *r = &rules[i];
 
-		rule_at(b->loaded + i, &r->pfx);
+		rule_at(i, &r->pfx);
 		r->scope = CGFW_SCOPE_HOST;
 		r->dirs = CGFW_DIR_BOTH;
 		r->action = CGFW_DENY;
@@ -482,8 +591,8 @@ static int load_to(struct bench *b, size_t nominal, double *ret_cgfw_s, double *
 		}
 	}
 	t0 = now_s();
-	err = cgfw_rules_update(b->st, rules, n, true, NULL, NULL);
-	*ret_cgfw_s = now_s() - t0;
+	err = cgfw_rules_update(in->st, rules, n, true, NULL, NULL);
+	in->add_cgfw_s = now_s() - t0;
 	if (err < 0) {
 		fprintf(stderr, "cgfw_bench: adding %zu rules: %s\n", n, cgfw_errmsg());
 		goto out;
@@ -495,18 +604,32 @@ static int load_to(struct bench *b, size_t nominal, double *ret_cgfw_s, double *
 		goto out;
 	}
 	t0 = now_s();
-	err = lpm_fill(bpf_map__fd(b->lpm->maps.bench_lpm4), k4, sizeof(*k4), vals, n4);
+	err = lpm_fill(bpf_map__fd(in->lpm->maps.bench_lpm4), k4, sizeof(*k4), vals, n4);
 	if (!err)
-		err = lpm_fill(bpf_map__fd(b->lpm->maps.bench_lpm6), k6, sizeof(*k6), vals, n6);
-	*ret_lpm_s = now_s() - t0;
+		err = lpm_fill(bpf_map__fd(in->lpm->maps.bench_lpm6), k6, sizeof(*k6), vals, n6);
+	in->add_lpm_s = now_s() - t0;
 	if (err) {
 		fprintf(stderr, "cgfw_bench: filling the LPM tries: %s\n", strerror(-err));
 		goto out;
 	}
-	b->loaded += n;
-	b->loaded4 += n4;
-	b->loaded6 += n6;
-	err = 0;
+	in->loaded = n;
+	in->loaded4 = n4;
+	in->loaded6 = n6;
+	err = cgfw_status_get(in->st, &s);
+	if (err) {
+		fprintf(stderr, "cgfw_bench: %s\n", cgfw_errmsg());
+		goto out;
+	}
+	if (s.rules4 != n4 || s.rules6 != n6) {
+		fprintf(stderr, "cgfw_bench: cgfw reports %zu+%zu rules, %zu+%zu loaded\n", s.rules4,
+			s.rules6, n4, n6);
+		err = -EIO;
+		goto out;
+	}
+	in->lens4 = s.lens4;
+	in->lens6 = s.lens6;
+	for (size_t m = 0; m < in->nmaps; m++)
+		in->maps[m].atN = map_memlock(in->maps[m].fd);
 out:
 	free(rules);
 	free(k4);
@@ -516,14 +639,15 @@ out:
 }
 
 /* One measurement; a wrong verdict means the program did not see the packet right. */
-static int measure(struct bench *b, const struct mcase *c, unsigned repeat, uint32_t *ret_ns)
+static int measure(struct bench *b, struct inst *in, const struct mcase *c, unsigned repeat,
+		   uint32_t *ret_ns)
 {
 	const struct pkt *p = &b->pkt[c->fam][c->kind == K_HIT ? K_HIT : K_MISS];
 	uint32_t want = c->kind == K_HIT ? 0 : 1, got;
 	char name[64];
 	int err;
 
-	err = prog_run(b->fd[c->prog], p, repeat, ret_ns, &got);
+	err = prog_run(in->fd[c->prog], p, repeat, ret_ns, &got);
 	case_name(c, name, sizeof(name));
 	if (err) {
 		fprintf(stderr, "cgfw_bench: BPF_PROG_RUN of %s failed: %s\n", name, strerror(-err));
@@ -531,70 +655,16 @@ static int measure(struct bench *b, const struct mcase *c, unsigned repeat, uint
 	}
 	if (got != want) {
 		fprintf(stderr,
-			"cgfw_bench: %s returned %u, expected %u (%s): the program does not parse "
-			"the test packet or the rules are not loaded; the numbers would be "
-			"meaningless\n",
-			name, got, want, want ? "pass" : "drop");
+			"cgfw_bench: %s with %zu rules returned %u, expected %u (%s): the program "
+			"does not parse the test packet or the rules are not loaded; the numbers "
+			"would be meaningless\n",
+			name, in->loaded, got, want, want ? "pass" : "drop");
 		return -EPROTO;
 	}
 	return 0;
 }
 
-/* ---- maps and their memory ------------------------------------------------ */
-
-#define MAX_MAPS 16
-
-struct mapmem {
-	char name[BPF_OBJ_NAME_LEN];
-	const char *type;
-	const char *owner; /* "cgfw" or "lpm" */
-	int fd;
-	uint32_t max_entries;
-	int fam; /* rules of which family it holds: F4, F6, F_COUNT = both, -1 = none */
-	long long at0;
-	long long *at; /* per count */
-};
-
-static size_t collect_maps(struct bench *b, struct mapmem *m, size_t ncounts)
-{
-	struct bpf_object *objs[2] = { b->cg->obj, b->lpm->obj };
-	size_t n = 0;
-
-	for (int o = 0; o < 2; o++) {
-		struct bpf_map *map;
-
-		bpf_object__for_each_map(map, objs[o]) {
-			if (bpf_map__is_internal(map) || n == MAX_MAPS)
-				continue;
-			snprintf(m[n].name, sizeof(m[n].name), "%s", bpf_map__name(map));
-			m[n].type = libbpf_bpf_map_type_str(bpf_map__type(map));
-			m[n].owner = o ? "lpm" : "cgfw";
-			m[n].fd = bpf_map__fd(map);
-			m[n].max_entries = bpf_map__max_entries(map);
-			m[n].fam = -1;
-			if (!strcmp(m[n].name, "cgfw_rules"))
-				m[n].fam = F_COUNT;
-			else if (!strcmp(m[n].name, "bench_lpm4"))
-				m[n].fam = F4;
-			else if (!strcmp(m[n].name, "bench_lpm6"))
-				m[n].fam = F6;
-			m[n].at0 = map_memlock(m[n].fd);
-			m[n].at = calloc(ncounts, sizeof(*m[n].at));
-			n++;
-		}
-	}
-	return n;
-}
-
 /* ---- the lookup benchmark ------------------------------------------------- */
-
-struct point {
-	size_t nominal, rules, rules4, rules6;
-	uint32_t lens4, lens6;
-	double load_cgfw_s, load_lpm_s;
-	uint32_t *samples[NCASES]; /* [round] */
-	struct stat3 st[NCASES];
-};
 
 static int case_index(int prog, int fam, int kind)
 {
@@ -609,12 +679,19 @@ static void fmt_cell(const struct stat3 *s, char *buf, size_t n)
 	snprintf(buf, n, "%.0f [%.0f–%.0f]", s->median, s->min, s->max);
 }
 
-static double cost_ratio(const struct point *hi, const struct point *lo, int ci, int ce)
+static double cost_ratio(const struct inst *hi, const struct inst *lo, int ci, int ce)
 {
-	double a = hi->st[ci].median - hi->st[ce].median;
-	double b = lo->st[ci].median - lo->st[ce].median;
+	double a = hi->res[ci].median - hi->res[ce].median;
+	double b = lo->res[ci].median - lo->res[ce].median;
 
 	return b > 0 ? a / b : 0;
+}
+
+static const char *label(const struct inst *in, char *buf, size_t n)
+{
+	if (in->nominal < 2)
+		return snprintf(buf, n, "1/family"), buf;
+	return human(in->nominal, buf, n);
 }
 
 static json_t *stat_json(const struct stat3 *s, const uint32_t *samples, size_t n)
@@ -640,10 +717,11 @@ struct opts {
 struct seen_result {
 	struct stat3 insert, update, empty;
 	size_t before, after;
+	uint32_t *rounds[3]; /* per-round medians: insert, update, empty */
 };
 
-static int bench_seen(struct bench *b, const struct opts *o, struct seen_result *ret,
-		      uint32_t *ins_med, uint32_t *upd_med, uint32_t *emp_med)
+static int bench_seen(struct bench *b, struct inst *in, const struct opts *o,
+		      struct seen_result *ret)
 {
 	const struct pkt *same = &b->pkt[F4][K_MISS];
 	unsigned per = o->insert / o->rounds;
@@ -653,14 +731,17 @@ static int bench_seen(struct bench *b, const struct opts *o, struct seen_result 
 	size_t nlist = 0;
 	int err = 0;
 
-	if (!ins || !upd || !emp || !per) {
+	for (int i = 0; i < 3; i++)
+		ret->rounds[i] = calloc(o->rounds, sizeof(uint32_t));
+	if (!ins || !upd || !emp || !per || !ret->rounds[0] || !ret->rounds[1] ||
+	    !ret->rounds[2]) {
 		err = -ENOMEM;
 		goto out;
 	}
 	/* Start from an empty record so every fresh address is a true insert. */
-	err = cgfw_seen_flush(b->st, BENCH_CGID);
+	err = cgfw_seen_flush(in->st, BENCH_CGID);
 	if (!err)
-		err = cgfw_seen_list(b->st, BENCH_CGID, &list, &nlist);
+		err = cgfw_seen_list(in->st, BENCH_CGID, &list, &nlist);
 	if (err) {
 		fprintf(stderr, "cgfw_bench: seen-IP map: %s\n", cgfw_errmsg());
 		goto out;
@@ -677,15 +758,15 @@ static int bench_seen(struct bench *b, const struct opts *o, struct seen_result 
 			host4(IDX4_FRESH + r * per + k, &a);
 			build_pkt(&fresh, &a);
 			/* All three one run per BPF_PROG_RUN, so the timer overhead is shared. */
-			err = prog_run(b->fd[P_CGFW], &fresh, 1, &ins[k], &v);
+			err = prog_run(in->fd[P_CGFW], &fresh, 1, &ins[k], &v);
 			if (!err && v != 1)
 				err = -EPROTO;
 			if (!err)
-				err = prog_run(b->fd[P_CGFW], same, 1, &upd[k], &v);
+				err = prog_run(in->fd[P_CGFW], same, 1, &upd[k], &v);
 			if (!err && v != 1)
 				err = -EPROTO;
 			if (!err)
-				err = prog_run(b->fd[P_EMPTY], same, 1, &emp[k], &v);
+				err = prog_run(b->empty_fd, same, 1, &emp[k], &v);
 			if (err) {
 				fprintf(stderr, "cgfw_bench: seen-IP run: %s\n",
 					err == -EPROTO ? "wrong verdict for a MISS packet"
@@ -693,11 +774,11 @@ static int bench_seen(struct bench *b, const struct opts *o, struct seen_result 
 				goto out;
 			}
 		}
-		ins_med[r] = (uint32_t)stats(ins, per).median;
-		upd_med[r] = (uint32_t)stats(upd, per).median;
-		emp_med[r] = (uint32_t)stats(emp, per).median;
+		ret->rounds[0][r] = (uint32_t)stats(ins, per).median;
+		ret->rounds[1][r] = (uint32_t)stats(upd, per).median;
+		ret->rounds[2][r] = (uint32_t)stats(emp, per).median;
 	}
-	err = cgfw_seen_list(b->st, BENCH_CGID, &list, &nlist);
+	err = cgfw_seen_list(in->st, BENCH_CGID, &list, &nlist);
 	if (err) {
 		fprintf(stderr, "cgfw_bench: seen-IP map: %s\n", cgfw_errmsg());
 		goto out;
@@ -712,9 +793,9 @@ static int bench_seen(struct bench *b, const struct opts *o, struct seen_result 
 		err = -EPROTO;
 		goto out;
 	}
-	ret->insert = stats(ins_med, o->rounds);
-	ret->update = stats(upd_med, o->rounds);
-	ret->empty = stats(emp_med, o->rounds);
+	ret->insert = stats(ret->rounds[0], o->rounds);
+	ret->update = stats(ret->rounds[1], o->rounds);
+	ret->empty = stats(ret->rounds[2], o->rounds);
 out:
 	free(list);
 	free(ins);
@@ -723,109 +804,25 @@ out:
 	return err;
 }
 
-static int cmd_lookup(const struct opts *o)
+static void print_tables(const struct bench *b, const struct opts *o,
+			 const struct seen_result *seen)
 {
-	struct bench b = {};
-	struct point *pt = calloc(o->ncounts, sizeof(*pt));
-	struct mapmem maps[MAX_MAPS] = {};
-	struct seen_result seen = {};
-	uint32_t *seen_samples[3] = {};
-	size_t nmaps = 0, last = o->ncounts - 1;
+	const struct inst *in = b->in, *first = &in[0], *lastp = &in[b->nin - 1];
 	char buf[96], hb[32];
-	int err;
 
-	if (!pt)
-		return 1;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	err = setup(&b);
-	if (err)
-		goto out;
-	nmaps = collect_maps(&b, maps, o->ncounts);
-
-	for (size_t ci = 0; ci < o->ncounts && !stop; ci++) {
-		struct point *p = &pt[ci];
-		struct cgfw_status s;
-		uint32_t ns;
-
-		err = load_to(&b, o->counts[ci], &p->load_cgfw_s, &p->load_lpm_s);
-		if (err)
-			goto out;
-		p->nominal = o->counts[ci];
-		p->rules = b.loaded;
-		p->rules4 = b.loaded4;
-		p->rules6 = b.loaded6;
-		if (cgfw_status_get(b.st, &s) == 0) {
-			p->lens4 = s.lens4;
-			p->lens6 = s.lens6;
-			if (s.rules4 + s.rules6 != b.loaded) {
-				fprintf(stderr, "cgfw_bench: cgfw reports %zu rules, %zu loaded\n",
-					s.rules4 + s.rules6, b.loaded);
-				err = -EIO;
-				goto out;
-			}
-		}
-		for (size_t m = 0; m < nmaps; m++)
-			maps[m].at[ci] = map_memlock(maps[m].fd);
-
-		/* Warm up caches and verify every verdict once before timing. */
-		for (size_t c = 0; c < NCASES; c++) {
-			err = measure(&b, &cases[c], 1000, &ns);
-			if (err)
-				goto out;
-		}
-		for (size_t c = 0; c < NCASES; c++) {
-			p->samples[c] = calloc(o->rounds, sizeof(uint32_t));
-			if (!p->samples[c]) {
-				err = -ENOMEM;
-				goto out;
-			}
-		}
-		/* Interleaved: every case once per round, starting one later each round. */
-		for (unsigned r = 0; r < o->rounds && !stop; r++) {
-			for (size_t k = 0; k < NCASES; k++) {
-				size_t c = (k + r) % NCASES;
-
-				err = measure(&b, &cases[c], o->repeat, &p->samples[c][r]);
-				if (err)
-					goto out;
-			}
-		}
-		for (size_t c = 0; c < NCASES; c++)
-			p->st[c] = stats(p->samples[c], o->rounds);
-		fprintf(stderr, "cgfw_bench: %s rules: cgfw %.0f/%.0f ns (hit/miss v4), loaded in "
-				"%.2f s\n",
-			human(p->nominal, hb, sizeof(hb)), p->st[case_index(P_CGFW, F4, K_HIT)].median,
-			p->st[case_index(P_CGFW, F4, K_MISS)].median, p->load_cgfw_s);
-	}
-	if (stop) {
-		err = -EINTR;
-		goto out;
-	}
-	for (int i = 0; i < 3; i++) {
-		seen_samples[i] = calloc(o->rounds, sizeof(uint32_t));
-		if (!seen_samples[i]) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	err = bench_seen(&b, o, &seen, seen_samples[0], seen_samples[1], seen_samples[2]);
-	if (err)
-		goto out;
-
-	/* ---- tables ---- */
 	printf("### Datapath cost per packet (cgroup egress, BPF_PROG_RUN)\n\n");
-	printf("ns per packet, median of %u interleaved rounds of %u runs [min–max]. HIT: the "
-	       "destination matches a deny rule (verdict drop, checked); MISS: no rule matches "
-	       "(verdict pass, checked). \"1/family\" is one HIT rule per family; larger sets add "
-	       "%d prefixes (lengths /24 /15 /10 and /64 /48 /40) and host rules, 3 IPv4 /32 per "
-	       "IPv6 /128.\n\n",
+	printf("ns per packet, median of %u rounds of %u runs [min–max]; every program and rule "
+	       "count is loaded at once and the rounds interleave them, the same case at each "
+	       "count back to back. HIT: the destination matches a deny rule (verdict drop, "
+	       "checked); MISS: no rule matches (verdict pass, checked). \"1/family\" is one HIT "
+	       "rule per family; larger sets add %d prefixes (/24 /15 /10 and /64 /48 /40) and "
+	       "host rules, 3 IPv4 /32 per IPv6 /128.\n\n",
 	       o->rounds, o->repeat, NPREFIX);
 	printf("| rules | family | prefix lengths | empty program | LPM trie hit | LPM trie miss | "
 	       "cgfw hit | cgfw miss |\n");
 	printf("|---:|---|---:|---:|---:|---:|---:|---:|\n");
-	for (size_t ci = 0; ci < o->ncounts; ci++) {
-		const struct point *p = &pt[ci];
+	for (size_t ci = 0; ci < b->nin; ci++) {
+		const struct inst *p = &in[ci];
 
 		for (int f = 0; f < F_COUNT; f++) {
 			char cell[5][48];
@@ -834,219 +831,290 @@ static int cmd_lookup(const struct opts *o)
 				       case_index(P_CGFW, f, K_MISS) };
 
 			for (int k = 0; k < 5; k++)
-				fmt_cell(&p->st[idx[k]], cell[k], sizeof(cell[k]));
-			if (p->nominal < 2)
-				snprintf(hb, sizeof(hb), "1/family");
-			else
-				human(p->nominal, hb, sizeof(hb));
-			printf("| %s | IPv%c | %u | %s | %s | %s | %s | %s |\n", f ? "" : hb,
-			       f ? '6' : '4', f ? p->lens6 : p->lens4, cell[0], cell[1], cell[2],
-			       cell[3], cell[4]);
+				fmt_cell(&p->res[idx[k]], cell[k], sizeof(cell[k]));
+			printf("| %s | IPv%c | %u | %s | %s | %s | %s | %s |\n",
+			       f ? "" : label(p, hb, sizeof(hb)), f ? '6' : '4',
+			       f ? p->lens6 : p->lens4, cell[0], cell[1], cell[2], cell[3], cell[4]);
 		}
 	}
 
 	printf("\nTarget: (cgfw at %s - empty) / (cgfw at %s - empty) <= 1.5, per family and "
 	       "case (the LPM trie's ratio beside it, for scale).\n\n",
-	       human(pt[last].nominal, hb, sizeof(hb)),
-	       pt[0].nominal < 2 ? "1" : human(pt[0].nominal, buf, sizeof(buf)));
+	       human(lastp->nominal, hb, sizeof(hb)),
+	       first->nominal < 2 ? "1" : human(first->nominal, buf, sizeof(buf)));
 	printf("| case | cgfw ratio | target | LPM trie ratio |\n|---|---:|---|---:|\n");
 	for (int f = 0; f < F_COUNT; f++) {
 		for (int k = K_HIT; k <= K_MISS; k++) {
 			int ce = case_index(P_EMPTY, f, K_NONE);
-			double rc = cost_ratio(&pt[last], &pt[0], case_index(P_CGFW, f, k), ce);
-			double rl = cost_ratio(&pt[last], &pt[0], case_index(P_LPM, f, k), ce);
+			double rc = cost_ratio(lastp, first, case_index(P_CGFW, f, k), ce);
+			double rl = cost_ratio(lastp, first, case_index(P_LPM, f, k), ce);
 
 			printf("| IPv%c %s | %.2f | %s | %.2f |\n", f ? '6' : '4', kind_name[k], rc,
 			       rc <= 1.5 ? "PASS" : "MISS", rl);
 		}
 	}
-	if (o->ncounts > 2) {
-		printf("\nAt equal prefix lengths (%s vs %s rules, both with the %d prefixes): ",
-		       human(pt[last].nominal, hb, sizeof(hb)),
-		       human(pt[1].nominal, buf, sizeof(buf)), NPREFIX);
+	if (b->nin > 2) {
+		printf("\nA MISS probes every prefix length in use (%u here against 1 with a single "
+		       "rule); at equal prefix lengths (%s vs %s rules, both with the %d prefixes) "
+		       "the cgfw ratios are: ",
+		       lastp->lens4, human(lastp->nominal, hb, sizeof(hb)),
+		       human(in[1].nominal, buf, sizeof(buf)), NPREFIX);
 		for (int f = 0; f < F_COUNT; f++)
 			for (int k = K_HIT; k <= K_MISS; k++)
 				printf("%sIPv%c %s %.2f", f || k ? ", " : "", f ? '6' : '4',
 				       kind_name[k],
-				       cost_ratio(&pt[last], &pt[1], case_index(P_CGFW, f, k),
+				       cost_ratio(lastp, &in[1], case_index(P_CGFW, f, k),
 						  case_index(P_EMPTY, f, K_NONE)));
 		printf(".\n");
 	}
 
 	printf("\n### Seen-IP record (cgfw, IPv4 MISS, %s rules loaded)\n\n",
-	       human(pt[last].nominal, hb, sizeof(hb)));
+	       human(lastp->nominal, hb, sizeof(hb)));
 	printf("One packet per BPF_PROG_RUN (repeat 1), %u packets in %u rounds; ns per packet, "
-	       "median of the round medians [min–max]. The timer overhead of single runs is in "
-	       "every row alike.\n\n",
+	       "median of the round medians [min–max]. Single runs carry the timer's own "
+	       "overhead and cold caches, alike in every row.\n\n",
 	       o->insert / o->rounds * o->rounds, o->rounds);
 	printf("| path | ns per packet |\n|---|---:|\n");
-	fmt_cell(&seen.insert, buf, sizeof(buf));
+	fmt_cell(&seen->insert, buf, sizeof(buf));
 	printf("| cgfw, fresh address each packet (seen-IP insert) | %s |\n", buf);
-	fmt_cell(&seen.update, buf, sizeof(buf));
+	fmt_cell(&seen->update, buf, sizeof(buf));
 	printf("| cgfw, same address again (seen-IP update) | %s |\n", buf);
-	fmt_cell(&seen.empty, buf, sizeof(buf));
+	fmt_cell(&seen->empty, buf, sizeof(buf));
 	printf("| empty program | %s |\n", buf);
 	printf("\nInsert costs %.0f ns more than update; the seen-IP map held %zu records after "
 	       "the run (%zu before).\n",
-	       seen.insert.median - seen.update.median, seen.after, seen.before);
+	       seen->insert.median - seen->update.median, seen->after, seen->before);
 
 	printf("\n### Kernel memory of the maps (fdinfo memlock)\n\n");
-	printf("Bytes charged to each map by the kernel, with no rules and at each rule count; "
-	       "per rule = growth / rules the map holds at %s.\n\n",
-	       human(pt[last].nominal, hb, sizeof(hb)));
+	printf("Bytes the kernel charges to each map (its own accounting, as `bpftool map show` "
+	       "prints it), with no rules and at each rule count; per rule = growth / rules the "
+	       "map holds at %s. The LPM trie's figure counts its rule nodes only, not the "
+	       "intermediate nodes it adds.\n\n",
+	       human(lastp->nominal, hb, sizeof(hb)));
 	printf("| map | type | max entries | 0 rules |");
-	for (size_t ci = 0; ci < o->ncounts; ci++)
-		printf(" %s |", pt[ci].nominal < 2 ? "1/family"
-						   : human(pt[ci].nominal, hb, sizeof(hb)));
+	for (size_t ci = 0; ci < b->nin; ci++)
+		printf(" %s |", label(&in[ci], hb, sizeof(hb)));
 	printf(" bytes per rule |\n|---|---|---:|---:|");
-	for (size_t ci = 0; ci < o->ncounts; ci++)
+	for (size_t ci = 0; ci < b->nin; ci++)
 		printf("---:|");
 	printf("---:|\n");
 	{
 		long long tot0 = 0, totN = 0;
 
-		for (size_t m = 0; m < nmaps; m++) {
-			size_t held = maps[m].fam == F4	  ? pt[last].rules4
-				      : maps[m].fam == F6 ? pt[last].rules6
-							  : pt[last].rules;
-			long long grow = maps[m].at[last] - maps[m].at0;
+		for (size_t m = 0; m < lastp->nmaps; m++) {
+			const struct mapmem *mm = &lastp->maps[m];
+			size_t held = mm->fam == F4   ? lastp->loaded4
+				      : mm->fam == F6 ? lastp->loaded6
+						      : lastp->loaded;
+			long long grow = mm->atN - mm->at0;
 
-			printf("| %s | %s | %u | %lld |", maps[m].name, maps[m].type,
-			       maps[m].max_entries, maps[m].at0);
-			for (size_t ci = 0; ci < o->ncounts; ci++)
-				printf(" %lld |", maps[m].at[ci]);
-			if (maps[m].fam >= 0 && held)
+			printf("| %s | %s | %u | %lld |", mm->name, mm->type, mm->max_entries,
+			       mm->at0);
+			for (size_t ci = 0; ci < b->nin; ci++)
+				printf(" %lld |", in[ci].maps[m].atN);
+			if (mm->fam >= 0 && held)
 				printf(" %.1f |\n", (double)grow / (double)held);
 			else
 				printf(" %s |\n", grow ? "(not rules)" : "—");
-			if (!strcmp(maps[m].owner, "cgfw")) {
-				tot0 += maps[m].at0;
-				totN += maps[m].at[last];
+			if (!strcmp(mm->owner, "cgfw")) {
+				tot0 += mm->at0;
+				totN += mm->atN;
 			}
 		}
 		printf("\nAll cgfw maps: %.1f MiB with no rules, %.1f MiB at %s rules (%.0f bytes per "
 		       "rule including the fixed part).\n",
-		       tot0 / 1048576.0, totN / 1048576.0, human(pt[last].nominal, hb, sizeof(hb)),
-		       (double)totN / (double)pt[last].rules);
+		       tot0 / 1048576.0, totN / 1048576.0, human(lastp->nominal, hb, sizeof(hb)),
+		       (double)totN / (double)lastp->loaded);
 	}
+}
 
-	/* ---- raw numbers ---- */
-	if (o->json) {
-		json_t *root = json_object(), *cfg = json_object(), *pts = json_array();
-		json_t *ratio = json_object(), *jm = json_array(), *js = json_object(), *cnt;
+static int write_json(const struct bench *b, const struct opts *o, const struct seen_result *seen)
+{
+	const struct inst *in = b->in, *first = &in[0], *lastp = &in[b->nin - 1];
+	json_t *root = json_object(), *cfg = json_object(), *pts = json_array();
+	json_t *ratio = json_object(), *jm = json_array(), *js = json_object(), *cnt;
+	char buf[96];
+	int err = 0;
 
-		json_object_set_new(cfg, "rounds", json_integer(o->rounds));
-		json_object_set_new(cfg, "repeat", json_integer(o->repeat));
-		json_object_set_new(cfg, "insert_packets", json_integer(o->insert));
-		cnt = json_array();
-		for (size_t ci = 0; ci < o->ncounts; ci++)
-			json_array_append_new(cnt, json_integer((json_int_t)o->counts[ci]));
-		json_object_set_new(cfg, "counts", cnt);
-		json_object_set_new(root, "config", cfg);
-		for (size_t ci = 0; ci < o->ncounts; ci++) {
-			const struct point *p = &pt[ci];
-			json_t *jp = json_object(), *jc = json_object();
+	json_object_set_new(cfg, "rounds", json_integer(o->rounds));
+	json_object_set_new(cfg, "repeat", json_integer(o->repeat));
+	json_object_set_new(cfg, "insert_packets", json_integer(o->insert));
+	cnt = json_array();
+	for (size_t ci = 0; ci < b->nin; ci++)
+		json_array_append_new(cnt, json_integer((json_int_t)in[ci].nominal));
+	json_object_set_new(cfg, "counts", cnt);
+	json_object_set_new(root, "config", cfg);
+	for (size_t ci = 0; ci < b->nin; ci++) {
+		const struct inst *p = &in[ci];
+		json_t *jp = json_object(), *jc = json_object();
 
-			json_object_set_new(jp, "nominal", json_integer((json_int_t)p->nominal));
-			json_object_set_new(jp, "rules", json_integer((json_int_t)p->rules));
-			json_object_set_new(jp, "rules_ipv4", json_integer((json_int_t)p->rules4));
-			json_object_set_new(jp, "rules_ipv6", json_integer((json_int_t)p->rules6));
-			json_object_set_new(jp, "prefix_lengths_ipv4", json_integer(p->lens4));
-			json_object_set_new(jp, "prefix_lengths_ipv6", json_integer(p->lens6));
-			json_object_set_new(jp, "lib_add_s", json_real(p->load_cgfw_s));
-			json_object_set_new(jp, "lpm_add_s", json_real(p->load_lpm_s));
-			for (size_t c = 0; c < NCASES; c++) {
-				case_name(&cases[c], buf, sizeof(buf));
-				json_object_set_new(jc, buf,
-						    stat_json(&p->st[c], p->samples[c], o->rounds));
-			}
-			json_object_set_new(jp, "ns_per_packet", jc);
-			json_array_append_new(pts, jp);
-		}
-		json_object_set_new(root, "lookup", pts);
-		for (int f = 0; f < F_COUNT; f++) {
-			for (int k = K_HIT; k <= K_MISS; k++) {
-				int ce = case_index(P_EMPTY, f, K_NONE);
-				double rc = cost_ratio(&pt[last], &pt[0], case_index(P_CGFW, f, k), ce);
-				json_t *jr = json_object();
-
-				json_object_set_new(jr, "cgfw", json_real(rc));
-				json_object_set_new(jr, "lpm",
-						    json_real(cost_ratio(&pt[last], &pt[0],
-									 case_index(P_LPM, f, k), ce)));
-				json_object_set_new(jr, "target", json_real(1.5));
-				json_object_set_new(jr, "pass", json_boolean(rc <= 1.5));
-				snprintf(buf, sizeof(buf), "%s_%s", fam_name[f], kind_name[k]);
-				json_object_set_new(ratio, buf, jr);
-			}
-		}
-		json_object_set_new(root, "ratio", ratio);
-		json_object_set_new(js, "insert", stat_json(&seen.insert, seen_samples[0], o->rounds));
-		json_object_set_new(js, "update", stat_json(&seen.update, seen_samples[1], o->rounds));
-		json_object_set_new(js, "empty", stat_json(&seen.empty, seen_samples[2], o->rounds));
-		json_object_set_new(js, "records_after", json_integer((json_int_t)seen.after));
-		json_object_set_new(root, "seen", js);
-		for (size_t m = 0; m < nmaps; m++) {
-			json_t *o1 = json_object(), *a = json_array();
-
-			json_object_set_new(o1, "map", json_string(maps[m].name));
-			json_object_set_new(o1, "owner", json_string(maps[m].owner));
-			json_object_set_new(o1, "type", json_string(maps[m].type));
-			json_object_set_new(o1, "max_entries", json_integer(maps[m].max_entries));
-			json_object_set_new(o1, "memlock_0", json_integer(maps[m].at0));
-			for (size_t ci = 0; ci < o->ncounts; ci++) {
-				json_t *e = json_object();
-
-				json_object_set_new(e, "rules", json_integer((json_int_t)pt[ci].rules));
-				json_object_set_new(e, "memlock", json_integer(maps[m].at[ci]));
-				json_array_append_new(a, e);
-			}
-			json_object_set_new(o1, "memlock", a);
-			json_array_append_new(jm, o1);
-		}
-		json_object_set_new(root, "memory", jm);
-		if (json_dump_file(root, o->json, JSON_INDENT(1)) < 0) {
-			fprintf(stderr, "cgfw_bench: cannot write %s\n", o->json);
-			err = -EIO;
-		}
-		json_decref(root);
-	}
-	if (o->dat) {
-		FILE *f = fopen(o->dat, "we");
-
-		if (!f) {
-			fprintf(stderr, "cgfw_bench: cannot write %s: %s\n", o->dat, strerror(errno));
-			err = -errno;
-			goto out;
-		}
-		fprintf(f, "# rules");
+		json_object_set_new(jp, "nominal", json_integer((json_int_t)p->nominal));
+		json_object_set_new(jp, "rules", json_integer((json_int_t)p->loaded));
+		json_object_set_new(jp, "rules_ipv4", json_integer((json_int_t)p->loaded4));
+		json_object_set_new(jp, "rules_ipv6", json_integer((json_int_t)p->loaded6));
+		json_object_set_new(jp, "prefix_lengths_ipv4", json_integer(p->lens4));
+		json_object_set_new(jp, "prefix_lengths_ipv6", json_integer(p->lens6));
+		json_object_set_new(jp, "lib_add_s", json_real(p->add_cgfw_s));
+		json_object_set_new(jp, "lpm_add_s", json_real(p->add_lpm_s));
 		for (size_t c = 0; c < NCASES; c++) {
 			case_name(&cases[c], buf, sizeof(buf));
-			fprintf(f, " %s", buf);
+			json_object_set_new(jc, buf, stat_json(&p->res[c], p->samples[c], o->rounds));
 		}
-		fprintf(f, "\n");
-		for (size_t ci = 0; ci < o->ncounts; ci++) {
-			fprintf(f, "%zu", pt[ci].nominal < 1 ? 1 : pt[ci].nominal);
-			for (size_t c = 0; c < NCASES; c++)
-				fprintf(f, " %.1f", pt[ci].st[c].median);
-			fprintf(f, "\n");
-		}
-		fclose(f);
+		json_object_set_new(jp, "ns_per_packet", jc);
+		json_array_append_new(pts, jp);
 	}
+	json_object_set_new(root, "lookup", pts);
+	for (int f = 0; f < F_COUNT; f++) {
+		for (int k = K_HIT; k <= K_MISS; k++) {
+			int ce = case_index(P_EMPTY, f, K_NONE);
+			double rc = cost_ratio(lastp, first, case_index(P_CGFW, f, k), ce);
+			json_t *jr = json_object();
+
+			json_object_set_new(jr, "cgfw", json_real(rc));
+			json_object_set_new(
+				jr, "lpm",
+				json_real(cost_ratio(lastp, first, case_index(P_LPM, f, k), ce)));
+			json_object_set_new(jr, "target", json_real(1.5));
+			json_object_set_new(jr, "pass", json_boolean(rc <= 1.5));
+			snprintf(buf, sizeof(buf), "%s_%s", fam_name[f], kind_name[k]);
+			json_object_set_new(ratio, buf, jr);
+		}
+	}
+	json_object_set_new(root, "ratio", ratio);
+	json_object_set_new(js, "insert", stat_json(&seen->insert, seen->rounds[0], o->rounds));
+	json_object_set_new(js, "update", stat_json(&seen->update, seen->rounds[1], o->rounds));
+	json_object_set_new(js, "empty", stat_json(&seen->empty, seen->rounds[2], o->rounds));
+	json_object_set_new(js, "records_before", json_integer((json_int_t)seen->before));
+	json_object_set_new(js, "records_after", json_integer((json_int_t)seen->after));
+	json_object_set_new(root, "seen", js);
+	for (size_t m = 0; m < lastp->nmaps; m++) {
+		const struct mapmem *mm = &lastp->maps[m];
+		json_t *o1 = json_object(), *a = json_array();
+
+		json_object_set_new(o1, "map", json_string(mm->name));
+		json_object_set_new(o1, "owner", json_string(mm->owner));
+		json_object_set_new(o1, "type", json_string(mm->type));
+		json_object_set_new(o1, "max_entries", json_integer(mm->max_entries));
+		json_object_set_new(o1, "memlock_0", json_integer(mm->at0));
+		for (size_t ci = 0; ci < b->nin; ci++) {
+			json_t *e = json_object();
+
+			json_object_set_new(e, "rules", json_integer((json_int_t)in[ci].loaded));
+			json_object_set_new(e, "memlock", json_integer(in[ci].maps[m].atN));
+			json_array_append_new(a, e);
+		}
+		json_object_set_new(o1, "memlock", a);
+		json_array_append_new(jm, o1);
+	}
+	json_object_set_new(root, "memory", jm);
+	if (json_dump_file(root, o->json, JSON_INDENT(1)) < 0) {
+		fprintf(stderr, "cgfw_bench: cannot write %s\n", o->json);
+		err = -EIO;
+	}
+	json_decref(root);
+	return err;
+}
+
+static int write_dat(const struct bench *b, const char *path)
+{
+	FILE *f = fopen(path, "we");
+	char buf[64];
+
+	if (!f) {
+		fprintf(stderr, "cgfw_bench: cannot write %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "# rules");
+	for (size_t c = 0; c < NCASES; c++) {
+		case_name(&cases[c], buf, sizeof(buf));
+		fprintf(f, " %s", buf);
+	}
+	fprintf(f, "\n");
+	for (size_t ci = 0; ci < b->nin; ci++) {
+		fprintf(f, "%zu", b->in[ci].nominal < 1 ? 1 : b->in[ci].nominal);
+		for (size_t c = 0; c < NCASES; c++)
+			fprintf(f, " %.1f", b->in[ci].res[c].median);
+		fprintf(f, "\n");
+	}
+	return fclose(f) ? -EIO : 0;
+}
+
+static int cmd_lookup(const struct opts *o)
+{
+	struct bench b = {};
+	struct seen_result seen = {};
+	size_t total;
+	char hb[32];
+	int err;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	err = setup(&b, o->counts, o->ncounts);
+	if (err)
+		goto out;
+
+	for (size_t i = 0; i < b.nin && !stop; i++) {
+		struct inst *in = &b.in[i];
+		uint32_t ns;
+
+		err = inst_load(in);
+		if (err)
+			goto out;
+		/* Verify every verdict once (and warm up) before timing anything. */
+		for (size_t c = 0; c < NCASES; c++) {
+			err = measure(&b, in, &cases[c], 1000, &ns);
+			if (err)
+				goto out;
+			in->samples[c] = calloc(o->rounds, sizeof(uint32_t));
+			if (!in->samples[c]) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+		fprintf(stderr, "cgfw_bench: %s rules loaded (cgfw %.2f s, LPM tries %.2f s)\n",
+			label(in, hb, sizeof(hb)), in->add_cgfw_s, in->add_lpm_s);
+	}
+	/*
+	 * Rounds: every (case, rule count) once per round, the same case at each
+	 * count back to back, the starting point moving by one each round, so
+	 * drift hits every configuration alike.
+	 */
+	total = NCASES * b.nin;
+	for (unsigned r = 0; r < o->rounds && !stop; r++) {
+		for (size_t k = 0; k < total && !stop; k++) {
+			size_t idx = (k + r) % total, c = idx / b.nin, i = idx % b.nin;
+
+			err = measure(&b, &b.in[i], &cases[c], o->repeat, &b.in[i].samples[c][r]);
+			if (err)
+				goto out;
+		}
+	}
+	if (stop) {
+		err = -EINTR;
+		goto out;
+	}
+	for (size_t i = 0; i < b.nin; i++)
+		for (size_t c = 0; c < NCASES; c++)
+			b.in[i].res[c] = stats(b.in[i].samples[c], o->rounds);
+	err = bench_seen(&b, &b.in[b.nin - 1], o, &seen);
+	if (err)
+		goto out;
+
+	print_tables(&b, o, &seen);
+	fflush(stdout);
+	if (o->json)
+		err = write_json(&b, o, &seen);
+	if (!err && o->dat)
+		err = write_dat(&b, o->dat);
 out:
-	if (err == -EINTR || stop)
+	if (stop)
 		fprintf(stderr, "cgfw_bench: interrupted\n");
 	teardown(&b);
-	for (size_t ci = 0; ci < o->ncounts; ci++)
-		for (size_t c = 0; c < NCASES; c++)
-			free(pt[ci].samples[c]);
-	for (size_t m = 0; m < nmaps; m++)
-		free(maps[m].at);
 	for (int i = 0; i < 3; i++)
-		free(seen_samples[i]);
-	free(pt);
+		free(seen.rounds[i]);
 	return err ? 1 : 0;
 }
+
 
 /* ---- rule files for the loading comparison ---------------------------------- */
 

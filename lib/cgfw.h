@@ -112,6 +112,7 @@ enum cgfw_open_flags {
 	CGFW_OPEN_CREATE = 1 << 0, /* create and pin the maps when absent */
 	CGFW_OPEN_LOCK = 1 << 1,   /* hold the state lock until close */
 	CGFW_OPEN_SHARED = 1 << 2, /* shared lock (readers) instead of exclusive */
+	CGFW_OPEN_HELD = 1 << 3,   /* the caller holds the exclusive lock already */
 };
 
 int cgfw_state_open(unsigned flags, struct cgfw_state **ret);

@@ -674,8 +674,8 @@ static int apply_locked(struct cgfw_state *st, const struct cgfw_policy *pol, bo
 			cgfw_set_default(st, &cg, CGFW_DIR_BIT(d),
 					 t[k].w->def_set[d] ? t[k].w->def[d] : CGFW_VERDICT_ALLOW);
 	}
-	/* 4. interfaces */
-	err = cgfw_policy_apply_ifaces(pol, false, plan);
+	/* 4. interfaces (the plan lines were made above) */
+	err = cgfw_policy_apply_ifaces(pol, false, NULL);
 	if (err)
 		goto out; /* the interface step restores its own previous state */
 	/* 5. what the policy no longer names: detached, unless rules typed by

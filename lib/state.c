@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "internal.h"
+#include "tc.h"
 #include "cgfw_cgroup.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -76,6 +77,35 @@ static bool other_mount_ns(void)
 	return a.st_ino != b.st_ino;
 }
 
+/*
+ * `ip netns exec NAME` runs in a private mount namespace with a fresh sysfs on
+ * /sys, which hides the host's bpffs. Seen either as another mount namespace
+ * than PID 1's, or (when /proc/1 cannot be read) as running in one of the
+ * named network namespaces of /run/netns without a bpffs.
+ */
+static bool ip_netns_exec(void)
+{
+	struct stat self, s;
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (other_mount_ns())
+		return true;
+	if (stat("/proc/self/ns/net", &self) < 0 || !(d = opendir("/run/netns")))
+		return false;
+	while (!found && (e = readdir(d))) {
+		char p[PATH_MAX];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/run/netns/%s", e->d_name);
+		found = stat(p, &s) == 0 && s.st_ino == self.st_ino && s.st_dev == self.st_dev;
+	}
+	closedir(d);
+	return found;
+}
+
 /* Make sure the directory that holds the root is on bpffs, mounting it if absent. */
 static int ensure_bpffs(const char *root, bool create)
 {
@@ -89,19 +119,20 @@ static int ensure_bpffs(const char *root, bool create)
 	*slash = 0;
 	if (is_bpffs(parent))
 		return 0;
+	if (!strncmp(parent, DEFAULT_BPFFS, strlen(DEFAULT_BPFFS)) && ip_netns_exec()) {
+		/* `ip netns exec` remounts /sys, hiding the host's bpffs: a fresh
+		 * bpffs here would hold state nobody else sees. Checked before
+		 * anything else, so reads say so too instead of "nothing attached". */
+		return cgfw_seterr(EPERM,
+				   "no bpffs at %s in this mount namespace (ip netns exec remounts /sys "
+				   "and hides it; use nsenter --net=/run/netns/NAME instead)",
+				   parent);
+	}
 	if (strcmp(parent, DEFAULT_BPFFS) != 0)
 		return cgfw_seterr(ENOTSUP, "%s is not on a bpffs mount (from $CGFW_BPFFS_ROOT)",
 				   root);
 	if (!create)
 		return cgfw_seterr(ENOENT, "no bpffs at %s: nothing is attached", DEFAULT_BPFFS);
-	if (other_mount_ns()) {
-		/* `ip netns exec` remounts /sys, hiding the host's bpffs: a fresh
-		 * bpffs here would hold state nobody else sees. */
-		return cgfw_seterr(EPERM,
-				   "no bpffs at %s in this mount namespace (ip netns exec remounts /sys "
-				   "and hides it; use nsenter --net=/run/netns/NAME instead)",
-				   DEFAULT_BPFFS);
-	}
 	if (mount("bpf", DEFAULT_BPFFS, "bpf", 0, "mode=0700") < 0)
 		return cgfw_seterr(errno, "cannot mount bpffs at %s: %s", DEFAULT_BPFFS,
 				   strerror(errno));
@@ -231,7 +262,7 @@ int cgfw_state_open(unsigned flags, struct cgfw_state **ret)
 			      : cgfw_seterr(errno, "cannot open %s: %s", st->root, strerror(errno));
 		goto fail;
 	}
-	if ((flags & CGFW_OPEN_LOCK) || create) {
+	if (((flags & CGFW_OPEN_LOCK) || create) && !(flags & CGFW_OPEN_HELD)) {
 		int op = (flags & CGFW_OPEN_SHARED) && !create ? LOCK_SH : LOCK_EX;
 
 		if (flock(st->dir_fd, op) < 0) {
@@ -429,6 +460,11 @@ int cgfw_reset(void)
 	const char *root = cgfw_state_root();
 	char links[PATH_MAX + 8];
 	int fd, err;
+
+	/* Interfaces first (cls_bpf filters are not pinned) and tproxy routes. */
+	err = cgfw_tc_teardown();
+	if (err && err != -EPROTO && err != -ENOENT)
+		return err;
 
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

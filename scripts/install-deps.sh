@@ -9,7 +9,8 @@ clang-19 llvm-19 lld-19 libclang-rt-19-dev
 libbpf-dev libelf-dev zlib1g-dev libcgroup-dev bpftool
 check libjansson-dev libyaml-dev libmnl-dev
 iproute2 util-linux procps netcat-openbsd socat python3
-runc podman busybox-static"
+runc podman busybox-static
+iptables nftables gnuplot-nox"
 
 missing=""
 for p in $PKGS; do
