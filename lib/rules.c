@@ -53,8 +53,8 @@ static bool val_empty(const struct change *c, const union val *v)
 static __u32 *count_slot(struct cgfw_lens_val *l, const struct cgfw_rule_key *k, bool port)
 {
 	if (k->family == CGFW_FAMILY_INET)
-		return &l->count4[port][k->prefixlen];
-	return &l->count6[port][k->prefixlen];
+		return &l->count4[port + 2 * !!k->scope][k->prefixlen];
+	return &l->count6[port + 2 * !!k->scope][k->prefixlen];
 }
 
 static size_t total_plain(const struct cgfw_lens_val *l)
@@ -62,9 +62,9 @@ static size_t total_plain(const struct cgfw_lens_val *l)
 	size_t n = 0;
 
 	for (int i = 0; i < CGFW_LEN4_MAX; i++)
-		n += l->count4[0][i];
+		n += l->count4[0][i] + l->count4[2][i];
 	for (int i = 0; i < CGFW_LEN6_MAX; i++)
-		n += l->count6[0][i];
+		n += l->count6[0][i] + l->count6[2][i];
 	return n;
 }
 
@@ -73,9 +73,9 @@ static size_t total_port(const struct cgfw_lens_val *l)
 	size_t n = 0;
 
 	for (int i = 0; i < CGFW_LEN4_MAX; i++)
-		n += l->count4[1][i];
+		n += l->count4[1][i] + l->count4[3][i];
 	for (int i = 0; i < CGFW_LEN6_MAX; i++)
-		n += l->count6[1][i];
+		n += l->count6[1][i] + l->count6[3][i];
 	return n;
 }
 

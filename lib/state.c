@@ -391,8 +391,10 @@ void cgfw_lens_rebuild(struct cgfw_lens_val *v)
 	memset(&v->v4, 0, sizeof(v->v4));
 	memset(&v->v6, 0, sizeof(v->v6));
 	for (int l = CGFW_LEN4_MAX - 1; l >= 0; l--) {
-		__u8 kind = (v->count4[0][l] ? CGFW_LEN_PLAIN : 0) |
-			    (v->count4[1][l] ? CGFW_LEN_PORT : 0);
+		__u8 kind = (v->count4[0][l] ? CGFW_LEN_PLAIN_HOST : 0) |
+			    (v->count4[1][l] ? CGFW_LEN_PORT_HOST : 0) |
+			    (v->count4[2][l] ? CGFW_LEN_PLAIN_CG : 0) |
+			    (v->count4[3][l] ? CGFW_LEN_PORT_CG : 0);
 
 		if (kind) {
 			v->v4.len[v->v4.n] = (__u8)l;
@@ -400,8 +402,10 @@ void cgfw_lens_rebuild(struct cgfw_lens_val *v)
 		}
 	}
 	for (int l = CGFW_LEN6_MAX - 1; l >= 0; l--) {
-		__u8 kind = (v->count6[0][l] ? CGFW_LEN_PLAIN : 0) |
-			    (v->count6[1][l] ? CGFW_LEN_PORT : 0);
+		__u8 kind = (v->count6[0][l] ? CGFW_LEN_PLAIN_HOST : 0) |
+			    (v->count6[1][l] ? CGFW_LEN_PORT_HOST : 0) |
+			    (v->count6[2][l] ? CGFW_LEN_PLAIN_CG : 0) |
+			    (v->count6[3][l] ? CGFW_LEN_PORT_CG : 0);
 
 		if (kind) {
 			v->v6.len[v->v6.n] = (__u8)l;
@@ -519,9 +523,11 @@ int cgfw_status_get(struct cgfw_state *st, struct cgfw_status *ret)
 	if (err)
 		return err;
 	for (int l = 0; l < CGFW_LEN4_MAX; l++)
-		ret->rules4 += lens.count4[0][l] + lens.count4[1][l];
+		for (int c = 0; c < 4; c++)
+			ret->rules4 += lens.count4[c][l];
 	for (int l = 0; l < CGFW_LEN6_MAX; l++)
-		ret->rules6 += lens.count6[0][l] + lens.count6[1][l];
+		for (int c = 0; c < 4; c++)
+			ret->rules6 += lens.count6[c][l];
 	ret->lens4 = lens.v4.n;
 	ret->lens6 = lens.v6.n;
 	err = cgfw_attachments(st, &a, &na);

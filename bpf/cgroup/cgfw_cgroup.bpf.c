@@ -149,28 +149,35 @@ static int walk_one(__u32 i, void *ctx)
 
 	if ((kind & CGFW_LEN_PORT) && w->proto) {
 		w->key.proto = w->proto;
-		w->key.scope = cgfw_cgid;
-		act = port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir, w->port);
-		w->key.scope = CGFW_SCOPE_HOST;
-		act |= port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir, w->port);
+		if (kind & CGFW_LEN_PORT_CG) {
+			w->key.scope = cgfw_cgid;
+			act = port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir, w->port);
+		}
+		if (kind & CGFW_LEN_PORT_HOST) {
+			w->key.scope = CGFW_SCOPE_HOST;
+			act |= port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir,
+					 w->port);
+		}
 		w->key.proto = CGFW_PROTO_ANY;
 		w->verdict = cgfw_act_verdict(act);
 		if (w->verdict != CGFW_VERDICT_NONE)
 			return 1;
 	}
-	if (kind & CGFW_LEN_PLAIN) {
+	if (kind & CGFW_LEN_PLAIN_CG) {
 		w->key.scope = cgfw_cgid;
 		r = bpf_map_lookup_elem(&cgfw_rules, &w->key);
 		if (r)
 			act |= r->act[w->dir & 1];
+	}
+	if (kind & CGFW_LEN_PLAIN_HOST) {
 		w->key.scope = CGFW_SCOPE_HOST;
 		r = bpf_map_lookup_elem(&cgfw_rules, &w->key);
 		if (r)
 			act |= r->act[w->dir & 1];
-		w->verdict = cgfw_act_verdict(act);
-		if (w->verdict != CGFW_VERDICT_NONE)
-			return 1;
 	}
+	w->verdict = cgfw_act_verdict(act);
+	if (w->verdict != CGFW_VERDICT_NONE)
+		return 1;
 	return 0;
 }
 
@@ -304,7 +311,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 		w.port = 0;
 	bpf_loop(CGFW_LEN6_MAX, walk_one, &w, 0);
 
-	if (w.verdict != CGFW_VERDICT_DENY) {
+	/* The flow map matters only for a default deny (this way: replies; the
+	 * other way: flows to remember) or after an allow rule. */
+	if (w.verdict == CGFW_VERDICT_ALLOW ||
+	    (w.verdict == CGFW_VERDICT_NONE &&
+	     (def == CGFW_VERDICT_DENY || other_def == CGFW_VERDICT_DENY))) {
 		struct cgfw_flow_val *fv;
 
 		flow_key(&fk, &p, dir);

@@ -17,9 +17,17 @@
 #define CGFW_LENS_CTL	 0
 #define CGFW_LENS_SLOTS	 3
 
-/* Kinds of rules present at a prefix length. */
-#define CGFW_LEN_PLAIN 0x1 /* entries in cgfw_rules */
-#define CGFW_LEN_PORT  0x2 /* entries in cgfw_prules */
+/*
+ * Kinds of rules present at a prefix length: which map, and whether host-wide
+ * rules or some cgroup's rules are there, so a packet probes only the keys
+ * that can exist (a host-wide blocklist costs one probe per length).
+ */
+#define CGFW_LEN_PLAIN_HOST 0x1 /* cgfw_rules, scope CGFW_SCOPE_HOST */
+#define CGFW_LEN_PORT_HOST  0x2 /* cgfw_prules, scope CGFW_SCOPE_HOST */
+#define CGFW_LEN_PLAIN_CG   0x4 /* cgfw_rules, some cgroup's scope */
+#define CGFW_LEN_PORT_CG    0x8 /* cgfw_prules, some cgroup's scope */
+#define CGFW_LEN_PLAIN	    (CGFW_LEN_PLAIN_HOST | CGFW_LEN_PLAIN_CG)
+#define CGFW_LEN_PORT	    (CGFW_LEN_PORT_HOST | CGFW_LEN_PORT_CG)
 
 #define CGFW_LEN4_MAX 33  /* /0 .. /32 */
 #define CGFW_LEN6_MAX 129 /* /0 .. /128 */
@@ -37,10 +45,10 @@ struct cgfw_lens_val {
 	__u32 pad;
 	struct cgfw_len_list v4;
 	struct cgfw_len_list v6;
-	/* reference counts, user space only: [kind - 1][prefixlen] */
-	__u32 count4[2][CGFW_LEN4_MAX + 3];
-	__u32 count6[2][CGFW_LEN6_MAX + 3];
+	/* reference counts, user space only: [port + 2 * cgroup][prefixlen] */
+	__u32 count4[4][CGFW_LEN4_MAX + 3];
+	__u32 count6[4][CGFW_LEN6_MAX + 3];
 };
-CGFW_ABI_ASSERT_SIZE(struct cgfw_lens_val, 8 + 2 * 280 + 4 * 2 * 36 + 4 * 2 * 132);
+CGFW_ABI_ASSERT_SIZE(struct cgfw_lens_val, 8 + 2 * 280 + 4 * 4 * 36 + 4 * 4 * 132);
 
 #endif /* CGFW_LENGTHS_MAP_H */
