@@ -23,7 +23,11 @@ bool json_pretty;
 
 int fail(int err)
 {
-	fprintf(stderr, "cgfw: %s\n", cgfw_errmsg());
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
+		fprintf(stderr, "cgfw: %s (cgfw needs root: CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)\n",
+			cgfw_errmsg());
+	else
+		fprintf(stderr, "cgfw: %s\n", cgfw_errmsg());
 	return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
