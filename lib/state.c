@@ -262,6 +262,18 @@ int cgfw_state_open(unsigned flags, struct cgfw_state **ret)
 			      : cgfw_seterr(errno, "cannot open %s: %s", st->root, strerror(errno));
 		goto fail;
 	}
+	{
+		struct stat sb;
+
+		/* bpffs is often world-writable (1777): never trust a root someone
+		 * else made. */
+		if (fstat(st->dir_fd, &sb) == 0 && sb.st_uid != geteuid()) {
+			err = cgfw_seterr(EPERM, "refusing state root %s: owned by uid %u, not %u "
+						 "(remove it if it is not yours)",
+					  st->root, sb.st_uid, geteuid());
+			goto fail;
+		}
+	}
 	if (((flags & CGFW_OPEN_LOCK) || create) && !(flags & CGFW_OPEN_HELD)) {
 		int op = (flags & CGFW_OPEN_SHARED) && !create ? LOCK_SH : LOCK_EX;
 
