@@ -155,6 +155,15 @@ int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size
  */
 int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
 			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg);
+/*
+ * And with a switch of the caller's (mid), run after the new keys are written
+ * and before the emptied ones are deleted: packets meet old+new rules under
+ * either setting, never a rule set missing a rule both versions share. A
+ * failing mid rolls the rules back.
+ */
+int cgfw_rules_update_mid(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
+			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg,
+			  int (*mid)(void *), void *mid_arg);
 /* Every rule, in key order of the maps; scope 0 first. */
 int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n);
 /* Remove every rule of one scope (used by detach). */

@@ -503,6 +503,33 @@ static int save_policy_attached(const uint64_t *ids, size_t n)
 	return err;
 }
 
+struct defaults_ctx {
+	struct cgfw_state *st;
+	const struct target *t;
+	size_t nt;
+};
+
+static int set_defaults(void *arg)
+{
+	const struct defaults_ctx *dc = arg;
+
+	for (size_t k = 0; k < dc->nt; k++) {
+		const struct target *t = &dc->t[k];
+		struct cgfw_cgroup cg = { .id = t->id };
+		int err;
+
+		snprintf(cg.abs, sizeof(cg.abs), "%s", t->rel);
+		snprintf(cg.rel, sizeof(cg.rel), "%s", t->rel);
+		for (int d = 0; d < CGFW_DIR_COUNT; d++) {
+			err = cgfw_set_default(dc->st, &cg, CGFW_DIR_BIT(d),
+					       t->w->def_set[d] ? t->w->def[d] : CGFW_VERDICT_ALLOW);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
 static int apply_locked(struct cgfw_state *st, const struct cgfw_policy *pol, bool dry_run,
 			struct cgfw_plan *plan)
 {
@@ -660,20 +687,16 @@ static int apply_locked(struct cgfw_state *st, const struct cgfw_policy *pol, bo
 		if (err)
 			goto undo_attach;
 	}
-	/* 2. the rules, all or nothing */
-	err = cgfw_rules_update_ops(st, ops, adds, false, nops, NULL, NULL);
+	/* 2. the rules, all or nothing, and 3. the default verdicts, switched
+	 * while the old and the new rules are both in place */
+	{
+		struct defaults_ctx dc = { .st = st, .t = t, .nt = nt };
+
+		err = cgfw_rules_update_mid(st, ops, adds, false, nops, NULL, NULL, set_defaults,
+					    &dc);
+	}
 	if (err < 0)
 		goto undo_attach;
-	/* 3. default verdicts */
-	for (size_t k = 0; k < nt; k++) {
-		struct cgfw_cgroup cg = { .id = t[k].id };
-
-		snprintf(cg.abs, sizeof(cg.abs), "%s", t[k].rel);
-		snprintf(cg.rel, sizeof(cg.rel), "%s", t[k].rel);
-		for (int d = 0; d < CGFW_DIR_COUNT; d++)
-			cgfw_set_default(st, &cg, CGFW_DIR_BIT(d),
-					 t[k].w->def_set[d] ? t[k].w->def[d] : CGFW_VERDICT_ALLOW);
-	}
 	/* 4. interfaces (the plan lines were made above) */
 	err = cgfw_policy_apply_ifaces(pol, false, NULL);
 	if (err)

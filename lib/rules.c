@@ -130,37 +130,37 @@ static void restore(struct cgfw_state *st, struct change *ch, size_t n)
 
 /* Commit merged changes: write, publish lengths, delete emptied keys. */
 static int commit(struct cgfw_state *st, struct change *ch, size_t n, cgfw_progress_fn progress,
-		  void *arg)
+		  void *arg, int (*mid)(void *), void *mid_arg)
 {
-	struct cgfw_lens_val lens;
+	/* old: as found; uni: old and new lengths together; lens: the result */
+	struct cgfw_lens_val old, uni, lens;
 	size_t nw[2] = { 0, 0 }, nd[2] = { 0, 0 }, done = 0;
 	struct cgfw_rule_key *wk[2] = {}, *dk[2] = {};
 	union val *wv[2] = {};
-	bool lens_changed = false;
 	int err;
 
-	err = cgfw_lens_read(st, &lens);
+	err = cgfw_lens_read(st, &old);
 	if (err)
 		return err;
+	uni = lens = old;
 	for (size_t i = 0; i < n; i++) {
 		bool was = ch[i].existed && !val_empty(&ch[i], &ch[i].old);
 		bool is = !val_empty(&ch[i], &ch[i].new);
-		__u32 *cnt = count_slot(&lens, &ch[i].key, ch[i].port);
 
 		if (was && !is) {
-			(*cnt)--;
-			lens_changed |= *cnt == 0;
+			(*count_slot(&lens, &ch[i].key, ch[i].port))--;
 		} else if (!was && is) {
-			lens_changed |= *cnt == 0;
-			(*cnt)++;
+			(*count_slot(&lens, &ch[i].key, ch[i].port))++;
+			(*count_slot(&uni, &ch[i].key, ch[i].port))++;
 		}
 	}
-	if (total_plain(&lens) > CGFW_RULES_MAX)
-		return cgfw_seterr(ENOSPC, "rule map full: %zu address rules, capacity %u",
-				   total_plain(&lens), CGFW_RULES_MAX);
-	if (total_port(&lens) > CGFW_PRULES_MAX)
-		return cgfw_seterr(ENOSPC, "port rule map full: %zu entries, capacity %u",
-				   total_port(&lens), CGFW_PRULES_MAX);
+	/* Old and new keys are both in the map until the old ones go. */
+	if (total_plain(&uni) > CGFW_RULES_MAX)
+		return cgfw_seterr(ENOSPC, "rule map full: %zu address rules during the change, "
+					   "capacity %u", total_plain(&uni), CGFW_RULES_MAX);
+	if (total_port(&uni) > CGFW_PRULES_MAX)
+		return cgfw_seterr(ENOSPC, "port rule map full: %zu entries during the change, "
+					   "capacity %u", total_port(&uni), CGFW_PRULES_MAX);
 
 	for (int p = 0; p < 2; p++) {
 		wk[p] = malloc((n ? n : 1) * sizeof(*wk[p]));
@@ -204,18 +204,20 @@ static int commit(struct cgfw_state *st, struct change *ch, size_t n, cgfw_progr
 			goto out;
 		}
 	}
-	/* 2. The lengths in use, swapped whole. */
-	if (lens_changed) {
-		err = cgfw_lens_publish(st, &lens);
+	/* 2. Every length of the old and the new rules, swapped in whole: a
+	 * rule on its way out is still probed until it is deleted. */
+	err = cgfw_lens_publish(st, &uni);
+	if (err) {
+		restore(st, ch, n);
+		goto out;
+	}
+	/* 2b. The caller's own switch (default verdicts), while old and new
+	 * rules are both in place, so it never meets an incomplete rule set. */
+	if (mid) {
+		err = mid(mid_arg);
 		if (err) {
 			restore(st, ch, n);
-			goto out;
-		}
-	} else {
-		/* counts still change (same lengths, more rules): keep them exact */
-		err = cgfw_lens_publish(st, &lens);
-		if (err) {
-			restore(st, ch, n);
+			cgfw_lens_publish(st, &old);
 			goto out;
 		}
 	}
@@ -236,7 +238,8 @@ static int commit(struct cgfw_state *st, struct change *ch, size_t n, cgfw_progr
 			i += cnt ? cnt : 1;
 		}
 	}
-	err = 0;
+	/* 4. The lengths in use now, with exact counts. */
+	err = cgfw_lens_publish(st, &lens);
 out:
 	for (int p = 0; p < 2; p++) {
 		free(wk[p]);
@@ -267,6 +270,13 @@ int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size
 int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
 			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg)
 {
+	return cgfw_rules_update_mid(st, rules, adds, add_all, n, progress, arg, NULL, NULL);
+}
+
+int cgfw_rules_update_mid(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
+			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg,
+			  int (*mid)(void *), void *mid_arg)
+{
 	struct cgfw_lens_val lens;
 	struct sorted *s = NULL;
 	struct change *ch = NULL;
@@ -275,7 +285,7 @@ int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, 
 	int err = 0;
 
 	if (!n)
-		return 0;
+		return mid ? mid(mid_arg) : 0;
 	s = malloc(n * sizeof(*s));
 	ch = calloc(n, sizeof(*ch));
 	if (!s || !ch) {
@@ -349,7 +359,7 @@ int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, 
 			nch++;
 		i = j;
 	}
-	err = commit(st, ch, nch, progress, arg);
+	err = commit(st, ch, nch, progress, arg, mid, mid_arg);
 out:
 	free(s);
 	free(ch);
