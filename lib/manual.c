@@ -90,13 +90,8 @@ out:
 static bool policy_owns(const struct cgfw_policy *pol, const struct container *ct, size_t nct,
 			uint64_t id)
 {
-	for (size_t i = 0; i < pol->nworkloads; i++) {
-		const char *cg = pol->workloads[i].cgroup;
-		struct cgfw_cgroup w;
-
-		if (cg && cgfw_cgroup_resolve(NULL, cg, false, &w) == 0 && w.id == id)
-			return true;
-	}
+	if (cgfw_policy_workload_of(pol, id))
+		return true;
 	for (size_t i = 0; i < nct; i++)
 		if (ct[i].cgid == id)
 			return true;

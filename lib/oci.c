@@ -253,13 +253,7 @@ static int undo_on_shared(struct cgfw_state *st, uint64_t cgid, int prev_in, int
 			 prev_eg == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW);
 	if (cgfw_policy_load_saved(&pol) < 0)
 		return 0;
-	for (size_t i = 0; i < pol.nworkloads; i++) {
-		struct cgfw_cgroup w;
-
-		if (pol.workloads[i].cgroup &&
-		    cgfw_cgroup_resolve(NULL, pol.workloads[i].cgroup, false, &w) == 0 && w.id == cgid)
-			owned = true;
-	}
+	owned = cgfw_policy_workload_of(&pol, cgid) != NULL;
 	cgfw_policy_free(&pol);
 	return owned ? 1 : 0;
 }

@@ -737,6 +737,20 @@ const struct cgfw_pol_workload *cgfw_policy_workload(const struct cgfw_policy *p
 	return NULL;
 }
 
+const struct cgfw_pol_workload *cgfw_policy_workload_of(const struct cgfw_policy *pol,
+							uint64_t cgid)
+{
+	for (size_t i = 0; i < pol->nworkloads; i++) {
+		struct cgfw_cgroup cg;
+
+		if (pol->workloads[i].cgroup &&
+		    cgfw_cgroup_resolve(NULL, pol->workloads[i].cgroup, false, &cg) == 0 && cg.id &&
+		    cg.id == cgid)
+			return &pol->workloads[i];
+	}
+	return NULL;
+}
+
 void cgfw_policy_free(struct cgfw_policy *pol)
 {
 	for (size_t i = 0; i < pol->nworkloads; i++) {

@@ -66,6 +66,9 @@ int cgfw_policy_parse_buf(const char *name, const char *buf, size_t len, struct 
 void cgfw_policy_free(struct cgfw_policy *pol);
 const struct cgfw_pol_workload *cgfw_policy_workload(const struct cgfw_policy *pol,
 						     const char *name);
+/* The workload whose cgroup exists and has this id, or NULL. */
+const struct cgfw_pol_workload *cgfw_policy_workload_of(const struct cgfw_policy *pol,
+							uint64_t cgid);
 
 
 

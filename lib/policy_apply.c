@@ -815,14 +815,7 @@ int cgfw_policy_enforce_pending(const struct cgfw_cgroup *cg)
 	err = cgfw_policy_load_saved(&pol);
 	if (err)
 		return err;
-	for (size_t i = 0; i < pol.nworkloads; i++) {
-		struct cgfw_cgroup w;
-
-		if (pol.workloads[i].cgroup &&
-		    cgfw_cgroup_resolve(NULL, pol.workloads[i].cgroup, false, &w) == 0 &&
-		    !strcmp(w.rel, cg->rel))
-			match = true;
-	}
+	match = cg->id && cgfw_policy_workload_of(&pol, cg->id);
 	if (match && cgfw_state_exists()) {
 		struct cgfw_state *st = NULL;
 
