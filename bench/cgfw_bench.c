@@ -49,7 +49,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "cgfw.h"
+#include <cgfw/cgroup.h>
+#include <cgfw/ops.h>
 #include <cgfw/cgroup_map.h>
 
 #include "bench_maps.h"

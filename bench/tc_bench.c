@@ -38,7 +38,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "tc.h"
+#include <cgfw/ops.h>
+#include <cgfw/tc.h>
 
 #ifndef CGFW_BIN
 #define CGFW_BIN "cgfw"

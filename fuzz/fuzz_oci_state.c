@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_common.h"
-#include "policy.h"
+#include <cgfw/ops.h>
 
 static char dir[256], bundle[300], cfg_path[320], record[400], fake_root[300];
 

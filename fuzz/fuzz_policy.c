@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "policy.h"
+#include <cgfw/policy.h>
 
 static char dir[256], name[512];
 

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include <cgfw/ops.h>
 
 #ifndef CGFW_POLICIES_DIR
 #error "CGFW_POLICIES_DIR (the source tree's policies/) must be defined"

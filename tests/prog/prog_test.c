@@ -39,7 +39,8 @@
 #include <cgfw/flow_map.h>
 #include <cgfw/meta_map.h>
 
-#include "cgfw.h"
+#include <cgfw/cgroup.h>
+#include <cgfw/ops.h>
 #include "cgfw_cgroup.skel.h"
 
 #define CGID  0x7e57c0de0001ull /* the cgroup the program instance enforces */

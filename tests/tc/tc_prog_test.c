@@ -30,7 +30,8 @@
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
-#include "tc.h"
+#include <cgfw/ops.h>
+#include <cgfw/tc.h>
 
 #define PASS ((int)TC_ACT_UNSPEC)
 #define DROP ((int)TC_ACT_SHOT)

@@ -6,7 +6,8 @@
 #include <check.h>
 #include <string.h>
 
-#include "cgfw.h"
+#include <cgfw/cgroup.h>
+#include <cgfw/ops.h>
 
 Suite *addr_suite(void);
 Suite *ports_suite(void);

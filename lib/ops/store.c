@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The records store under cgfw_var_dir() (/var/lib/cgfw): the applied policy
+ * (policy.json), the cgroups an apply attached (attached.json), a record per
+ * container the OCI hook enforced (containers/ID.json) and the manual
+ * snapshot (manual.json). Every file is replaced atomically.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+int cgfw_store_mkdir(const char *sub)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s", cgfw_var_dir());
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = 0;
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return cgfw_seterr(errno, "cannot create %s: %s", p, strerror(errno));
+	if (sub) {
+		snprintf(p, sizeof(p), "%s/%s", cgfw_var_dir(), sub);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return cgfw_seterr(errno, "cannot create %s: %s", p, strerror(errno));
+	}
+	return 0;
+}
+
+void cgfw_store_path(const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", cgfw_var_dir(), name);
+}
+
+int cgfw_policy_load_saved(struct cgfw_policy *ret)
+{
+	char path[PATH_MAX];
+	json_t *j = NULL;
+	int err;
+
+	cgfw_store_path("policy.json", path, sizeof(path));
+	err = cgfw_read_json_file(path, &j);
+	if (err == -ENOENT) {
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	if (err)
+		return err;
+	err = cgfw_policy_from_json(j, path, ret);
+	json_decref(j);
+	return err;
+}
+
+int cgfw_store_save_policy(const struct cgfw_policy *pol)
+{
+	char path[PATH_MAX];
+	json_t *j;
+	int err;
+
+	err = cgfw_store_mkdir(NULL);
+	if (err)
+		return err;
+	j = cgfw_policy_to_json(pol);
+	cgfw_store_path("policy.json", path, sizeof(path));
+	err = cgfw_write_json_file(path, j);
+	json_decref(j);
+	return err;
+}
+
+int cgfw_store_load_attached(uint64_t **ret, size_t *ret_n)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ uint64_t *ids = NULL;
+	json_t *j = NULL, *v;
+	size_t i, n = 0;
+	int err;
+
+	/* Without an applied policy, an old attached list means nothing. */
+	cgfw_store_path("policy.json", path, sizeof(path));
+	if (access(path, F_OK) < 0) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	cgfw_store_path("attached.json", path, sizeof(path));
+	err = cgfw_read_json_file(path, &j);
+	if (err == -ENOENT) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (err)
+		return err;
+	ids = calloc(json_array_size(j) + 1, sizeof(*ids));
+	if (!ids) {
+		json_decref(j);
+		return cgfw_seterr(ENOMEM, "out of memory");
+	}
+	json_array_foreach(j, i, v)
+		ids[n++] = (uint64_t)json_integer_value(v);
+	json_decref(j);
+	*ret = TAKE_PTR(ids);
+	*ret_n = n;
+	return 0;
+}
+
+int cgfw_store_save_attached(const uint64_t *ids, size_t n)
+{
+	char path[PATH_MAX];
+	json_t *j = json_array();
+	int err;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(j, json_integer((json_int_t)ids[i]));
+	cgfw_store_path("attached.json", path, sizeof(path));
+	err = cgfw_store_mkdir(NULL);
+	if (!err)
+		err = cgfw_write_json_file(path, j);
+	json_decref(j);
+	return err;
+}
+
+/* ---- container records (written by the OCI hook) ------------------------------------- */
+
+void cgfw_store_container_path(const char *id, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/containers/%s.json", cgfw_var_dir(), id);
+}
+
+int cgfw_store_container_save(const char *id, json_t *rec)
+{
+	char path[PATH_MAX + 160];
+	int err;
+
+	err = cgfw_store_mkdir("containers");
+	if (err)
+		return err;
+	cgfw_store_container_path(id, path, sizeof(path));
+	return cgfw_write_json_file(path, rec);
+}
+
+static bool is_record(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* ID.json; the atomic writer's ID.json.tmp is not one. */
+	return n > 5 && !strcmp(name + n - 5, ".json");
+}
+
+int cgfw_containers_load(struct cgfw_container **ret, size_t *ret_n)
+{
+	char dir[PATH_MAX];
+	struct cgfw_container *out = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/containers", cgfw_var_dir());
+	d = opendir(dir);
+	if (!d) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		char p[PATH_MAX + 256];
+		const char *id, *wl, *cg;
+		json_int_t cgid;
+		json_t *j = NULL;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !is_record(e->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (cgfw_read_json_file(p, &j) < 0)
+			continue;
+		if (json_unpack(j, "{s:s, s:s, s:s, s:I}", "id", &id, "workload", &wl, "cgroup", &cg,
+				"cgroup_id", &cgid) == 0) {
+			struct cgfw_container *m = realloc(out, (n + 1) * sizeof(*m));
+
+			if (m) {
+				out = m;
+				snprintf(out[n].id, sizeof(out[n].id), "%s", id);
+				snprintf(out[n].workload, sizeof(out[n].workload), "%s", wl);
+				snprintf(out[n].cgroup, sizeof(out[n].cgroup), "%s", cg);
+				out[n].cgid = (uint64_t)cgid;
+				n++;
+			}
+		}
+		json_decref(j);
+	}
+	closedir(d);
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
