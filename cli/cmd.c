@@ -6,9 +6,12 @@
  * from the table, so they cannot drift from what the parser accepts.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <bpf/libbpf.h>
 
 #include "cli.h"
 
@@ -374,6 +377,12 @@ int cli_open(struct ctx *c)
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
+/* libbpf's own log (the verifier's among it), for whoever debugs a load: CGFW_DEBUG=1. */
+static int debug_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return vfprintf(stderr, fmt, ap);
+}
+
 static bool wants_help(int argc, char **argv)
 {
 	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++)
@@ -388,6 +397,7 @@ int main(int argc, char **argv)
 	const struct cmd *cmd;
 	int i = 1, err;
 
+	libbpf_set_print(getenv("CGFW_DEBUG") ? debug_print : NULL);
 	/* Global options come before the command (and may come among its arguments). */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json") ||

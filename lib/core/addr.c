@@ -58,10 +58,13 @@ static int parse_ip(const char *s, struct cgfw_prefix *ret)
 
 int cgfw_parse_addr(const char *s, struct cgfw_prefix *ret)
 {
+	struct cgfw_prefix p;
+
 	if (!s || !*s)
 		return cgfw_seterr(EINVAL, "empty address");
-	if (strlen(s) >= CGFW_ADDRSTRLEN || parse_ip(s, ret) < 0)
+	if (strlen(s) >= CGFW_ADDRSTRLEN || parse_ip(s, &p) < 0)
 		return cgfw_seterr(EINVAL, "invalid IP address '%s'", s);
+	*ret = p;
 	return 0;
 }
 

@@ -166,10 +166,12 @@ int cgfw_cgroup_resolve(const char *mountinfo, const char *path, bool must_exist
 			struct cgfw_cgroup *ret)
 {
 	char mnt[PATH_MAX], rel[PATH_MAX];
+	_cleanup_free_ struct cgfw_cgroup *cg = calloc(1, sizeof(*cg));
 	struct stat st;
 	int err;
 
-	memset(ret, 0, sizeof(*ret));
+	if (!cg)
+		return cgfw_seterr(ENOMEM, "out of memory");
 	if (!path || !*path)
 		return cgfw_seterr(EINVAL, "empty cgroup path");
 	err = cgfw_cgroup2_mount(mountinfo, mnt, sizeof(mnt));
@@ -203,31 +205,34 @@ int cgfw_cgroup_resolve(const char *mountinfo, const char *path, bool must_exist
 		if (normalize(path, rel, sizeof(rel)) < 0)
 			return cgfw_seterr(EINVAL, "invalid cgroup path '%s': no '..' allowed", path);
 	}
-	snprintf(ret->rel, sizeof(ret->rel), "%s", rel);
-	if (strlen(mnt) + 1 + strlen(rel) >= sizeof(ret->abs))
+	snprintf(cg->rel, sizeof(cg->rel), "%s", rel);
+	if (strlen(mnt) + 1 + strlen(rel) >= sizeof(cg->abs))
 		return cgfw_seterr(EINVAL, "cgroup path '%s' is too long", path);
 	if (rel[0])
-		snprintf(ret->abs, sizeof(ret->abs), "%s%s%s", mnt, strcmp(mnt, "/") ? "/" : "", rel);
+		snprintf(cg->abs, sizeof(cg->abs), "%s%s%s", mnt, strcmp(mnt, "/") ? "/" : "", rel);
 	else
-		snprintf(ret->abs, sizeof(ret->abs), "%s", mnt);
+		snprintf(cg->abs, sizeof(cg->abs), "%s", mnt);
 
-	if (stat(ret->abs, &st) < 0) {
-		if (errno == ENOENT && !must_exist)
+	if (stat(cg->abs, &st) < 0) {
+		if (errno == ENOENT && !must_exist) {
+			*ret = *cg; /* resolved, id 0: the caller may create it */
 			return 0;
+		}
 		return cgfw_seterr(errno == ENOENT ? EINVAL : errno,
 				   "cgroup '%s' does not exist (looked for %s; cgroup2 is mounted at %s)",
-				   path, ret->abs, mnt);
+				   path, cg->abs, mnt);
 	}
 	if (!S_ISDIR(st.st_mode))
-		return cgfw_seterr(EINVAL, "'%s' is not a cgroup directory (%s)", path, ret->abs);
+		return cgfw_seterr(EINVAL, "'%s' is not a cgroup directory (%s)", path, cg->abs);
 	if (!mountinfo) {
 		struct statfs sfs;
 
-		if (statfs(ret->abs, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC)
+		if (statfs(cg->abs, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC)
 			return cgfw_seterr(EINVAL, "'%s' is not on the cgroup2 filesystem (mounted at %s)",
 					   path, mnt);
 	}
-	ret->id = st.st_ino;
+	cg->id = st.st_ino;
+	*ret = *cg;
 	return 0;
 }
 

@@ -170,7 +170,6 @@ int cgfw_pin_open(unsigned flags, struct cgfw_pin **ret)
 	p->flags = flags;
 	snprintf(p->root, sizeof(p->root), "%s", cgfw_state_root());
 
-	libbpf_set_print(NULL);
 	err = ensure_bpffs(p->root, create);
 	if (!err)
 		err = open_root(p->root, create, &p->dir_fd);
@@ -245,16 +244,19 @@ int cgfw_pin_get(const struct cgfw_pin *p, const char *name, int *ret_fd)
 
 int cgfw_pin_link_info(const struct cgfw_pin *p, const char *name, struct bpf_link_info *ret)
 {
-	__u32 len = sizeof(*ret);
-	int fd, err;
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	_cleanup_close_ int fd = -1;
+	int err;
 
 	err = cgfw_pin_get(p, name, &fd);
 	if (err)
 		return err;
-	memset(ret, 0, sizeof(*ret));
-	err = bpf_obj_get_info_by_fd(fd, ret, &len) < 0 ? -errno : 0;
-	close(fd);
-	return err;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	*ret = info;
+	return 0;
 }
 
 /* ---- named sets --------------------------------------------------------------------- */

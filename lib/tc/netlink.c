@@ -88,12 +88,12 @@ static int nl_request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, 
 int cgfw_nl_link_get(const char *name, uint32_t ifindex, struct cgfw_nl_link *ret)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct cgfw_nl_link lk = {};
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int err;
 
-	memset(ret, 0, sizeof(*ret));
 	if (name && strlen(name) >= IF_NAMESIZE)
 		return cgfw_seterr(EINVAL, "invalid interface name '%s'", name);
 	nl = nl_open(0);
@@ -108,9 +108,9 @@ int cgfw_nl_link_get(const char *name, uint32_t ifindex, struct cgfw_nl_link *re
 	ifi->ifi_index = (int)ifindex;
 	if (name)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	err = nl_request(nl, nlh, link_cb, ret);
+	err = nl_request(nl, nlh, link_cb, &lk);
 	mnl_socket_close(nl);
-	if (err == -ENODEV || err == -ENOENT || (!err && !ret->ifindex)) {
+	if (err == -ENODEV || err == -ENOENT || (!err && !lk.ifindex)) {
 		if (name)
 			return cgfw_seterr(ENODEV, "no interface '%s' in this network namespace",
 					   name);
@@ -120,6 +120,7 @@ int cgfw_nl_link_get(const char *name, uint32_t ifindex, struct cgfw_nl_link *re
 	if (err)
 		return cgfw_seterr(err, "cannot query interface %s: %s", name ? name : "?",
 				   strerror(-err));
+	*ret = lk;
 	return 0;
 }
 

@@ -6,7 +6,6 @@
  * cgfw_tc_rtab that user space replaces with a bigger one when it fills.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +23,6 @@ uint64_t cgfw_netns_id(void)
 	struct stat s;
 
 	return stat("/proc/self/ns/net", &s) == 0 ? (uint64_t)s.st_ino : 0;
-}
-
-static int debug_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	/* libbpf's own log (the verifier's among it) for whoever debugs a load. */
-	if (getenv("CGFW_DEBUG"))
-		return vfprintf(stderr, fmt, ap);
-	return 0;
 }
 
 static void cgfw_tc_skel_free(void *skel)
@@ -56,7 +47,6 @@ static int cgfw_tc_skel_load(struct cgfw_tc *tc, uint32_t flags, uint32_t attach
 	int err;
 
 	*ret_skel = NULL;
-	libbpf_set_print(debug_print);
 	skel = cgfw_tc_bpf__open_opts(&opts);
 	if (!skel)
 		return cgfw_seterr(errno, "cannot open the TC BPF object: %s", strerror(errno));
