@@ -23,7 +23,7 @@
 
 #include "cgfw_parse.h"
 #include "cgfw_masks.h"
-#include "../tc/cgfw_event.h"
+#include "cgfw_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -42,7 +42,7 @@
 
 #include "cgfw_parse.h"
 #include "cgfw_masks.h"
-#include "cgfw_event.h"
+#include "cgfw_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -476,7 +476,7 @@ static __always_inline int udp_reply(const struct cgfw_pkt *p)
 	__builtin_memcpy(k.laddr, p->daddr, 16);
 	__builtin_memcpy(k.raddr, p->saddr, 16);
 	v = bpf_map_lookup_elem(&cgfw_tc_udpflow, &k);
-	return v && cgfw_coarse_ujiffies() - v->last_uj < CGFW_UJIFFIES_MS(CGFW_TC_UDP_TIMEOUT_MS);
+	return v && cgfw_coarse_ns() - v->last_ns < CGFW_TC_UDP_TIMEOUT_MS * 1000000ull;
 }
 
 static __always_inline int is_ifaddr(const struct cgfw_pkt *p)
@@ -613,7 +613,7 @@ __noinline int cgfw_tc_redirect(struct __sk_buff *skb, const struct cgfw_pkt *p,
 		__builtin_memcpy(nv.oaddr, p->daddr, 16);
 		nv.oport = p->dport;
 		nv.rule_id = l->id;
-		nv.last_uj = cgfw_coarse_ujiffies();
+		nv.last_ns = cgfw_coarse_ns();
 		bpf_map_update_elem(&cgfw_tc_conn, &k, &nv, BPF_ANY);
 		struct match ev = *l;
 
@@ -798,7 +798,7 @@ int cgfw_tc_egress(struct __sk_buff *skb)
 	if ((cgfw_flags & CGFW_TC_STATEFUL) && p.proto == CGFW_PROTO_UDP) {
 		struct cgfw_tc_udpflow_key fk = {};
 		struct cgfw_tc_udpflow_val *fv, nv;
-		__u64 now = cgfw_coarse_ujiffies();
+		__u64 now = cgfw_coarse_ns();
 
 		fk.family = p.family;
 		fk.lport = p.sport;
@@ -807,10 +807,10 @@ int cgfw_tc_egress(struct __sk_buff *skb)
 		__builtin_memcpy(fk.raddr, p.daddr, 16);
 		fv = bpf_map_lookup_elem(&cgfw_tc_udpflow, &fk);
 		if (fv) {
-			if (now - fv->last_uj > CGFW_UJIFFIES_MS(1000))
-				fv->last_uj = now;
+			if (now - fv->last_ns > 1000000000ull)
+				fv->last_ns = now;
 		} else {
-			nv.last_uj = now;
+			nv.last_ns = now;
 			bpf_map_update_elem(&cgfw_tc_udpflow, &fk, &nv, BPF_ANY);
 		}
 	}

@@ -13,7 +13,7 @@
 	_Static_assert(sizeof(type) == (size), #type " changed size: this breaks the pinned map ABI")
 
 /* Bumped whenever any pinned map's key or value layout changes. */
-#define CGFW_LAYOUT_VERSION 2
+#define CGFW_LAYOUT_VERSION 3
 
 /* Address families as stored in map keys (not AF_* values, which differ by OS). */
 #define CGFW_FAMILY_INET  4

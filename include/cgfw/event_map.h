@@ -52,8 +52,8 @@ struct cgfw_event {
 CGFW_ABI_ASSERT_SIZE(struct cgfw_event, 88);
 
 struct cgfw_evrate_val {
-	__u64 tat;	/* theoretical arrival time of the next event, in microjiffies
-			 * (jiffies * 1e6: a clock without a clock read) */
+	__u64 tat;	/* theoretical arrival time of the next event (CLOCK_MONOTONIC at
+			 * tick resolution: a clock without a clock-source read) */
 	__u64 lost;	/* events not sent: over the rate or ring full */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_evrate_val, 16);

@@ -39,7 +39,7 @@ struct cgfw_tc_conn_val {
 	__u16 oport;	/* original destination port, network byte order */
 	__u16 pad;
 	__u32 rule_id;
-	__u64 last_uj;	/* when the flow was recorded, in microjiffies (jiffies * 1e6) */
+	__u64 last_ns;	/* when the flow was recorded (CLOCK_MONOTONIC, tick resolution) */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_conn_val, 32);
 
@@ -54,7 +54,7 @@ struct cgfw_tc_udpflow_key {
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_udpflow_key, 40);
 
 struct cgfw_tc_udpflow_val {
-	__u64 last_uj;	/* last datagram sent, in microjiffies (jiffies * 1e6) */
+	__u64 last_ns;	/* last datagram sent (CLOCK_MONOTONIC, tick resolution) */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_udpflow_val, 8);
 

@@ -18,7 +18,7 @@
 #define CGFW_TC_ROUTES_PIN "cgfw_tc_routes"
 #define CGFW_TC_ROUTES_MAX (1u << 20)
 
-#define CGFW_TC_LAYOUT_VERSION 1
+#define CGFW_TC_LAYOUT_VERSION 2
 
 /* Protocol number of the routes cgfw adds (see `ip route show proto 207`). */
 #define CGFW_TC_RTPROT 207

@@ -5,8 +5,8 @@
  * When the bucket is empty or the ring is full the event is counted as lost
  * and the packet goes on: events are dropped, never packets.
  */
-#ifndef CGFW_BPF_EVENT_H
-#define CGFW_BPF_EVENT_H
+#ifndef CGFW_BPF_EVENTS_H
+#define CGFW_BPF_EVENTS_H
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -27,25 +27,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgfw_evrate SEC(".maps");
 
-extern unsigned long CONFIG_HZ __kconfig __weak;
-
-static __always_inline __u64 cgfw_hz(void)
-{
-	return CONFIG_HZ ? CONFIG_HZ : 250;
-}
-
 /*
- * A clock with jiffy resolution, in microjiffies (1e6 per jiffy): no
- * division. bpf_ktime_get_ns() costs ~40 ns a call on some machines (a VM
- * clock source); jiffies are a load.
+ * A clock that reads no clock source: CLOCK_MONOTONIC at tick resolution
+ * (bpf_ktime_get_ns() costs ~40 ns a call on some machines, a VM clock
+ * source; this is a load). No CONFIG_HZ, so the programs load on kernels
+ * whose config is not in /boot or /proc (containers, minimal images).
  */
-static __always_inline __u64 cgfw_coarse_ujiffies(void)
+static __always_inline __u64 cgfw_coarse_ns(void)
 {
-	return bpf_jiffies64() * 1000000ull;
+	return bpf_ktime_get_coarse_ns();
 }
-
-/* Durations in the same unit: @ms milliseconds are ms * HZ microjiffies. */
-#define CGFW_UJIFFIES_MS(ms) ((__u64)(ms) * cgfw_hz() * 1000ull)
 
 /*
  * A zeroed event with its timestamp, or NULL when over the rate or the ring
@@ -61,10 +52,10 @@ static __always_inline struct cgfw_event *cgfw_event_reserve(void)
 
 	if (!r)
 		return NULL;
-	now = cgfw_coarse_ujiffies();
-	interval = CGFW_UJIFFIES_MS(1) * (CGFW_EVENT_INTERVAL_NS / 1000000ull);
+	now = cgfw_coarse_ns();
+	interval = CGFW_EVENT_INTERVAL_NS;
 	tat = r->tat > now ? r->tat : now;
-	if (tat - now > interval * (CGFW_EVENT_BURST_NS / CGFW_EVENT_INTERVAL_NS)) {
+	if (tat - now > CGFW_EVENT_BURST_NS) {
 		r->lost++;
 		return NULL;
 	}
@@ -79,4 +70,4 @@ static __always_inline struct cgfw_event *cgfw_event_reserve(void)
 	return e;
 }
 
-#endif /* CGFW_BPF_EVENT_H */
+#endif /* CGFW_BPF_EVENTS_H */
