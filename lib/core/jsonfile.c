@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* JSON helpers: timestamps, and files replaced atomically. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,13 +29,20 @@ json_t *cgfw_time_json(uint64_t ns)
 int cgfw_write_json_file(const char *path, json_t *j)
 {
 	char tmp[PATH_MAX + 8];
-	FILE *f;
-	int err = 0;
+	FILE *f = NULL;
+	int fd, err = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return cgfw_seterr(errno, "cannot write %s: %s", tmp, strerror(errno));
+	/* Never through a link someone planted, never readable by others. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		return cgfw_seterr(err, "cannot write %s: %s", tmp, strerror(-err));
+	}
 	if (json_dumpf(j, f, JSON_COMPACT) < 0 || fputc('\n', f) == EOF || fflush(f) ||
 	    fsync(fileno(f)))
 		err = -EIO;
@@ -48,17 +57,49 @@ int cgfw_write_json_file(const char *path, json_t *j)
 	return 0;
 }
 
+int cgfw_check_owned(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return cgfw_seterr(errno, "cannot stat %s: %s", path, strerror(errno));
+	if (st.st_uid != geteuid())
+		return cgfw_seterr(EPERM,
+				   "refusing %s: owned by uid %u, not %u (cgfw did not write it; "
+				   "remove it, or chown it if it is yours)",
+				   path, st.st_uid, geteuid());
+	if (st.st_mode & 022)
+		return cgfw_seterr(EPERM,
+				   "refusing %s: mode %04o lets others write it (chmod go-w %s if it "
+				   "is yours)",
+				   path, st.st_mode & 07777, path);
+	return 0;
+}
+
 int cgfw_read_json_file(const char *path, json_t **ret)
 {
+	_cleanup_close_ int fd = -1;
 	json_error_t je;
+	struct stat st;
 	json_t *j;
+	int err;
 
-	j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!j) {
-		if (access(path, F_OK) < 0)
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
 			return -ENOENT;
-		return cgfw_seterr(EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		return cgfw_seterr(errno, errno == ELOOP ? "refusing %s: a symbolic link"
+							 : "cannot open %s: %s",
+				   path, strerror(errno));
 	}
+	err = cgfw_check_owned(fd, path);
+	if (err)
+		return err;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return cgfw_seterr(EPERM, "refusing %s: not a regular file", path);
+	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return cgfw_seterr(EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 	*ret = j;
 	return 0;
 }

@@ -1,26 +1,64 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Line files: address lists for large blocklists, TC rule lists. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cgfw/core.h>
 
+/* Open a list file: a regular file (or "-", stdin). */
+static int open_list(const char *path, FILE **ret)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (!strcmp(path, "-")) {
+		*ret = stdin;
+		return 0;
+	}
+	/* O_NONBLOCK: a FIFO planted in place of a file must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return cgfw_seterr(errno == ENOENT || errno == EISDIR ? EINVAL : errno,
+				   "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cgfw_seterr(EINVAL, "%s is not a regular file", path);
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return cgfw_seterr(errno, "cannot read %s: %s", path, strerror(errno));
+	}
+	*ret = f;
+	return 0;
+}
+
 int cgfw_lines_each(const char *path, cgfw_line_fn fn, void *arg)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	size_t lineno = 0, len = 0;
 	char *line = NULL;
-	int err = 0;
+	ssize_t got;
+	FILE *f = NULL;
+	int err;
 
-	if (!f)
-		return cgfw_seterr(errno == ENOENT ? EINVAL : errno, "cannot open %s: %s", path,
-				   strerror(errno));
-	while (getline(&line, &len, f) >= 0) {
+	err = open_list(path, &f);
+	if (err)
+		return err;
+	while ((got = getline(&line, &len, f)) >= 0) {
 		char *s = line, *e;
 
 		lineno++;
+		if (memchr(line, 0, (size_t)got)) {
+			err = cgfw_seterr(EINVAL, "%s:%zu: a NUL byte: not a text file", path,
+					  lineno);
+			break;
+		}
 		e = strchr(s, '#');
 		if (e)
 			*e = 0;
@@ -38,7 +76,7 @@ int cgfw_lines_each(const char *path, cgfw_line_fn fn, void *arg)
 		}
 	}
 	if (!err && ferror(f))
-		err = cgfw_seterr(EIO, "cannot read %s: %s", path, strerror(errno));
+		err = cgfw_seterr(errno ? errno : EIO, "cannot read %s: %s", path, strerror(errno));
 	free(line);
 	if (f != stdin)
 		fclose(f);
@@ -55,11 +93,15 @@ static int rule_line(char *s, void *arg)
 {
 	struct rules_read *rr = arg;
 	struct cgfw_rule r = *rr->tmpl;
-	int err;
 
-	err = cgfw_parse_prefix(s, &r.pfx);
-	if (err)
-		return err;
+	/*
+	 * The error names the line, never its content: a list option may point
+	 * at a file that is no list, and an error must not print what it holds.
+	 */
+	if (cgfw_parse_prefix(s, &r.pfx) < 0)
+		return cgfw_seterr(EINVAL, "invalid line: not an address or prefix (%zu characters; "
+					   "the content is not shown)",
+				   strlen(s));
 	if (rr->n == rr->cap) {
 		size_t cap = rr->cap ? rr->cap * 2 : 4096;
 		struct cgfw_rule *m = realloc(rr->out, cap * sizeof(*m));

@@ -17,6 +17,8 @@ struct json_t;
 int cgfw_store_mkdir(const char *sub);
 /* "VAR/NAME" */
 void cgfw_store_path(const char *name, char *buf, size_t n);
+/* Read VAR/NAME when the var dir and the file are ours; -ENOENT when absent. */
+int cgfw_store_read(const char *name, struct json_t **ret);
 int cgfw_store_save_policy(const struct cgfw_policy *pol);
 /* Cgroup ids a previous apply attached (so a later apply may detach them). */
 int cgfw_store_load_attached(uint64_t **ret, size_t *ret_n);
@@ -24,6 +26,7 @@ int cgfw_store_save_attached(const uint64_t *ids, size_t n);
 /* A container's record: VAR/containers/ID.json. */
 void cgfw_store_container_path(const char *id, char *buf, size_t n);
 int cgfw_store_container_save(const char *id, struct json_t *rec);
+int cgfw_store_container_read(const char *id, struct json_t **ret);
 
 /* ---- apply.c, ifaces.c, manual.c ----------------------------------------------------------- */
 

@@ -112,7 +112,7 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 	int err;
 
 	manual_path(path, sizeof(path));
-	err = cgfw_read_json_file(path, &o);
+	err = cgfw_store_read("manual.json", &o);
 	if (err)
 		return err == -ENOENT ? 0 : err;
 	ja = json_object_get(o, "attachments");

@@ -100,6 +100,69 @@ static int cgroup_of_bundle(const char *bundle, char *buf, size_t n)
 	return err;
 }
 
+/* Does the process's cgroup @p belong to the bundle's cgroupsPath @b? */
+static bool same_cgroup(const char *p, const char *b)
+{
+	size_t np, nb;
+
+	while (*p == '/')
+		p++;
+	while (*b == '/')
+		b++;
+	np = strlen(p);
+	nb = strlen(b);
+	if (!nb)
+		return false;
+	/* The path itself, below it, or (systemd) at the end of its slices. */
+	if (!strncmp(p, b, nb) && (p[nb] == 0 || p[nb] == '/'))
+		return true;
+	return np > nb && p[np - nb - 1] == '/' && !strcmp(p + np - nb, b);
+}
+
+/*
+ * The container's cgroup v2 path. The pid's cgroup is what the kernel says,
+ * but the state is untrusted: it is believed only when the bundle's
+ * cgroupsPath names the same cgroup, or (no cgroupsPath) when the path
+ * names the container as runtimes do. Without a pid, the bundle's path.
+ */
+static int container_cgroup(const char *id, long pid, const char *bundle, char *buf, size_t n)
+{
+	char from_bundle[PATH_MAX] = "";
+	int err, berr = -ENOENT;
+
+	if (bundle) {
+		berr = cgroup_of_bundle(bundle, from_bundle, sizeof(from_bundle));
+		if (berr && berr != -ENOENT)
+			return cgfw_seterr(berr, "container %s: cannot find its cgroup: %s", id,
+					   cgfw_errmsg());
+	}
+	err = pid > 0 ? cgroup_of_pid(pid, buf, n) : -ENOENT;
+	if (!err) {
+		if (!berr && !same_cgroup(buf, from_bundle))
+			return cgfw_seterr(EINVAL,
+					   "container %s: its process %ld is in cgroup %s, but its "
+					   "bundle says %s",
+					   id, pid, buf, from_bundle);
+		if (berr && !strstr(buf, id))
+			return cgfw_seterr(EINVAL,
+					   "container %s: cannot verify that cgroup %s of process %ld "
+					   "is the container's (no cgroupsPath in its bundle, and the "
+					   "path does not name the container)",
+					   id, buf, pid);
+		return 0;
+	}
+	if (!berr) {
+		snprintf(buf, n, "%s", from_bundle);
+		return 0;
+	}
+	if (bundle)
+		return cgfw_seterr(ENOENT, "container %s: cannot find its cgroup: %s", id,
+				   cgfw_errmsg());
+	return cgfw_seterr(ENOENT, "container %s: cannot find its cgroup: no pid in a cgroup v2 "
+				   "cgroup and no bundle",
+			   id);
+}
+
 static int create_runtime(const char *id, const char *name, long pid, const char *bundle)
 {
 	struct cgfw_policy pol;
@@ -121,24 +184,19 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 					  "'cgfw policy show')", id, name, ANNOTATION);
 		goto out;
 	}
-	err = pid > 0 ? cgroup_of_pid(pid, path, sizeof(path)) : -ENOENT;
-	if (err && bundle) {
-		err = cgroup_of_bundle(bundle, path, sizeof(path));
-		if (err) {
-			err = cgfw_seterr(err, "container %s: cannot find its cgroup: %s", id,
-					  cgfw_errmsg());
-			goto out;
-		}
-	}
-	if (err) {
-		err = cgfw_seterr(err, "container %s: cannot find its cgroup: no pid in a cgroup v2 "
-				       "cgroup and no bundle", id);
+	err = container_cgroup(id, pid, bundle, path, sizeof(path));
+	if (err)
 		goto out;
-	}
 	/* Both sources give the path from the cgroup2 root, with a leading '/'. */
 	err = cgfw_cgroup_resolve(NULL, path[0] == '/' && path[1] ? path + 1 : path, true, &cg);
 	if (err) {
 		err = cgfw_seterr(err, "container %s: %s", id, cgfw_errmsg());
+		goto out;
+	}
+	if (!cg.rel[0]) {
+		err = cgfw_seterr(EINVAL, "container %s: its cgroup is the cgroup2 root (%s); "
+					  "refusing to enforce a workload on every process",
+				  id, cg.abs);
 		goto out;
 	}
 	err = cgfw_state_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &st);
@@ -154,7 +212,7 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		 * what was there before the first run is what poststop restores. */
 		cgfw_store_container_path(id, rec, sizeof(rec));
 		j = NULL;
-		cgfw_read_json_file(rec, &j);
+		cgfw_store_container_read(id, &j);
 		if (j && !json_unpack(j, "{s:I, s:b}", "cgroup_id", &rid, "was_attached", &rwas) &&
 		    (uint64_t)rid == cg.id)
 			was_attached = rwas;
@@ -258,7 +316,7 @@ static int poststop(const char *id)
 	json_t *j = NULL;
 
 	cgfw_store_container_path(id, rec, sizeof(rec));
-	err = cgfw_read_json_file(rec, &j);
+	err = cgfw_store_container_read(id, &j);
 	if (err)
 		return err == -ENOENT ? 0 : err; /* nothing was done for it */
 	if (json_unpack(j, "{s:I, s?b, s?i, s?i}", "cgroup_id", &cgid, "was_attached", &was,

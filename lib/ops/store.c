@@ -7,17 +7,33 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
+
+/* A directory of ours: not a link, owned by us, writable by nobody else. */
+static int check_dir(const char *p)
+{
+	_cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return cgfw_seterr(errno == ELOOP || errno == ENOTDIR ? EPERM : errno,
+				   "refusing state directory %s: %s", p,
+				   errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)"
+								      : strerror(errno));
+	return cgfw_check_owned(fd, p);
+}
 
 int cgfw_store_mkdir(const char *sub)
 {
 	char p[PATH_MAX];
+	int err;
 
 	snprintf(p, sizeof(p), "%s", cgfw_var_dir());
 	for (char *s = p + 1; *s; s++) {
@@ -29,17 +45,34 @@ int cgfw_store_mkdir(const char *sub)
 	}
 	if (mkdir(p, 0700) < 0 && errno != EEXIST)
 		return cgfw_seterr(errno, "cannot create %s: %s", p, strerror(errno));
-	if (sub) {
-		snprintf(p, sizeof(p), "%s/%s", cgfw_var_dir(), sub);
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return cgfw_seterr(errno, "cannot create %s: %s", p, strerror(errno));
-	}
-	return 0;
+	err = check_dir(p);
+	if (err || !sub)
+		return err;
+	snprintf(p, sizeof(p), "%s/%s", cgfw_var_dir(), sub);
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return cgfw_seterr(errno, "cannot create %s: %s", p, strerror(errno));
+	return check_dir(p);
 }
 
 void cgfw_store_path(const char *name, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/%s", cgfw_var_dir(), name);
+}
+
+int cgfw_store_read(const char *name, json_t **ret)
+{
+	char path[PATH_MAX + 256];
+	struct stat st;
+	int err;
+
+	/* Nothing was ever stored: not an error. */
+	if (stat(cgfw_var_dir(), &st) < 0 && errno == ENOENT)
+		return -ENOENT;
+	err = check_dir(cgfw_var_dir());
+	if (err)
+		return err;
+	cgfw_store_path(name, path, sizeof(path));
+	return cgfw_read_json_file(path, ret);
 }
 
 int cgfw_policy_load_saved(struct cgfw_policy *ret)
@@ -49,7 +82,7 @@ int cgfw_policy_load_saved(struct cgfw_policy *ret)
 	int err;
 
 	cgfw_store_path("policy.json", path, sizeof(path));
-	err = cgfw_read_json_file(path, &j);
+	err = cgfw_store_read("policy.json", &j);
 	if (err == -ENOENT) {
 		memset(ret, 0, sizeof(*ret));
 		return 0;
@@ -92,8 +125,7 @@ int cgfw_store_load_attached(uint64_t **ret, size_t *ret_n)
 		*ret_n = 0;
 		return 0;
 	}
-	cgfw_store_path("attached.json", path, sizeof(path));
-	err = cgfw_read_json_file(path, &j);
+	err = cgfw_store_read("attached.json", &j);
 	if (err == -ENOENT) {
 		*ret = NULL;
 		*ret_n = 0;
@@ -135,6 +167,14 @@ int cgfw_store_save_attached(const uint64_t *ids, size_t n)
 void cgfw_store_container_path(const char *id, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/containers/%s.json", cgfw_var_dir(), id);
+}
+
+int cgfw_store_container_read(const char *id, json_t **ret)
+{
+	char name[160];
+
+	snprintf(name, sizeof(name), "containers/%s.json", id);
+	return cgfw_store_read(name, ret);
 }
 
 int cgfw_store_container_save(const char *id, json_t *rec)
@@ -180,8 +220,8 @@ int cgfw_containers_load(struct cgfw_container **ret, size_t *ret_n)
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !is_record(e->d_name))
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (cgfw_read_json_file(p, &j) < 0)
+		snprintf(p, sizeof(p), "containers/%s", e->d_name);
+		if (cgfw_store_read(p, &j) < 0)
 			continue;
 		if (json_unpack(j, "{s:s, s:s, s:s, s:I}", "id", &id, "workload", &wl, "cgroup", &cg,
 				"cgroup_id", &cgid) == 0) {

@@ -116,11 +116,28 @@ static int ensure_bpffs(const char *root, bool create)
  * The root must be a real directory (not a symlink someone planted: bpffs is
  * often world-writable), owned by us and writable by nobody else.
  */
+/*
+ * Only who may load BPF programs makes state: a refused command must not
+ * leave a root directory behind that then belongs to the wrong user.
+ */
+static int check_privilege(void)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
+
+	if (fd < 0)
+		return cgfw_seterr(errno == EPERM || errno == EACCES ? EPERM : errno,
+				   "cannot use BPF: %s", strerror(errno));
+	close(fd);
+	return 0;
+}
+
 static int open_root(const char *root, bool create, int *ret_fd)
 {
 	struct stat sb;
-	int fd;
+	int fd, err;
 
+	if (create && access(root, F_OK) < 0 && (err = check_privilege()))
+		return err;
 	if (create && mkdir(root, 0700) < 0 && errno != EEXIST)
 		return cgfw_seterr(errno, "cannot create %s: %s", root, strerror(errno));
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -221,7 +238,8 @@ bool cgfw_pin_exists(const char *name)
 	struct stat s;
 
 	snprintf(path, sizeof(path), "%s/%s", cgfw_state_root(), name);
-	return stat(path, &s) == 0;
+	/* Unreadable is not absent: the open that follows says why. */
+	return stat(path, &s) == 0 || errno != ENOENT;
 }
 
 void cgfw_pin_path(const struct cgfw_pin *p, const char *name, char *buf, size_t n)

@@ -5,22 +5,36 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include <cgfw/rule_map.h>
 
 #include <cgfw/policy.h>
 
+/*
+ * Bounds: a policy is read in time and memory linear in its size, whatever
+ * it holds (deep nesting, aliases of aliases, huge lists).
+ */
+#define POLICY_MAX_BYTES   (16u << 20) /* checked before reading */
+#define POLICY_MAX_DEPTH   32	       /* nested mappings and lists */
+#define POLICY_MAX_ALIASES 1024	       /* *alias references */
+#define POLICY_MAX_ITEMS   (4u << 20)  /* rules and entries, aliases and list files expanded */
+
 struct ctx {
 	struct cgfw_policy *pol;
 	yaml_document_t *doc;
 	const char *file; /* owned by pol->files */
 	const char *dir;  /* directory of the file, for relative list files */
+	size_t items;	  /* rules and entries read so far, for POLICY_MAX_ITEMS */
+	bool over;	  /* POLICY_MAX_ITEMS reached: reported once, reading stops */
 };
 
 static void add_error(struct cgfw_policy *pol, const char *file, int line, int col,
@@ -40,7 +54,7 @@ static void add_error(struct cgfw_policy *pol, const char *file, int line, int c
 		return;
 	/* One line per error, whatever the file's values contain. */
 	for (char *p = full; *p; p++)
-		if ((unsigned char)*p < 0x20)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
 			*p = ' ';
 	e = realloc(pol->errors, (pol->nerrors + 1) * sizeof(*e));
 	if (!e) {
@@ -149,13 +163,32 @@ static bool parse_proto_node(struct ctx *c, yaml_node_t *n, uint8_t *ret)
 	return true;
 }
 
+/* Count one more rule or entry; false (and one error) once the policy is too large. */
+static bool budget(struct ctx *c, yaml_node_t *n, size_t more)
+{
+	if (c->over)
+		return false;
+	c->items += more;
+	if (c->items <= POLICY_MAX_ITEMS)
+		return true;
+	c->over = true;
+	ERR(c, n, "policy too large: more than %u rules and entries (aliases and list files "
+		  "expanded)",
+	    POLICY_MAX_ITEMS);
+	return false;
+}
+
 static void push_rule(struct cgfw_pol_workload *w, const struct cgfw_pol_rule *r)
 {
-	struct cgfw_pol_rule *m = realloc(w->rules, (w->nrules + 1) * sizeof(*m));
+	/* Room doubles: a workload of a million rules is read in linear time. */
+	if ((w->nrules & (w->nrules - 1)) == 0) {
+		size_t cap = w->nrules ? w->nrules * 2 : 1;
+		struct cgfw_pol_rule *m = realloc(w->rules, cap * sizeof(*m));
 
-	if (!m)
-		return;
-	w->rules = m;
+		if (!m)
+			return;
+		w->rules = m;
+	}
 	w->rules[w->nrules++] = *r;
 }
 
@@ -178,6 +211,10 @@ static void load_list(struct ctx *c, yaml_node_t *n, struct cgfw_pol_workload *w
 		ERR(c, n, "%s", cgfw_errmsg());
 		return;
 	}
+	if (!budget(c, n, nr)) {
+		free(rules);
+		return;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		struct cgfw_pol_rule r = *tmpl;
 
@@ -198,6 +235,8 @@ static void parse_rule(struct ctx *c, yaml_node_t *n, uint8_t dirs, struct cgfw_
 	r.col = (int)n->start_mark.column + 1;
 	r.r.dirs = dirs;
 	r.r.origin = CGFW_ORIGIN_POLICY;
+	if (!budget(c, n, 1))
+		return;
 	if (n->type != YAML_MAPPING_NODE) {
 		ERR(c, n, "a rule is a mapping like '- allow: 192.0.2.0/24'");
 		return;
@@ -258,7 +297,8 @@ static void parse_rules(struct ctx *c, yaml_node_t *n, uint8_t dirs, struct cgfw
 		ERR(c, n, "rules are a list ('- allow: ...')");
 		return;
 	}
-	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+	for (yaml_node_item_t *i = n->data.sequence.items.start;
+	     i < n->data.sequence.items.top && !c->over; i++)
 		parse_rule(c, node(c, *i), dirs, w);
 }
 
@@ -273,48 +313,90 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+/* Rules of one (protocol, prefix), then by port range, then in file order. */
+static int cmp_port_rule(const void *x, const void *y, void *arg)
+{
+	const struct cgfw_pol_rule *rules = arg;
+	const struct cgfw_rule *a = &rules[*(const size_t *)x].r, *b = &rules[*(const size_t *)y].r;
+	int d;
+
+	if (a->proto != b->proto)
+		return a->proto - b->proto;
+	if (a->pfx.family != b->pfx.family)
+		return a->pfx.family - b->pfx.family;
+	if (a->pfx.len != b->pfx.len)
+		return a->pfx.len - b->pfx.len;
+	d = memcmp(a->pfx.addr, b->pfx.addr, 16);
+	if (d)
+		return d;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+static void port_range(const struct cgfw_rule *r, uint16_t *lo, uint16_t *hi)
+{
+	*lo = r->port_lo;
+	*hi = r->port_hi;
+	if (r->proto == CGFW_PROTO_ICMP || (!*lo && !*hi)) {
+		*lo = 0;
+		*hi = 65535;
+	}
+}
+
 /*
  * The datapath keeps at most CGFW_PORT_ENTRIES port ranges per (prefix,
- * protocol): say so at check time, at the rule that goes over.
+ * protocol): say so at check time, at the first rule that goes over. Sorted,
+ * so a workload of a hundred thousand rules is checked in n log n.
  */
+static bool same_key(const struct cgfw_rule *a, const struct cgfw_rule *b)
+{
+	return a->proto == b->proto && a->pfx.family == b->pfx.family && a->pfx.len == b->pfx.len &&
+	       !memcmp(a->pfx.addr, b->pfx.addr, 16);
+}
+
 static void check_port_ranges(struct ctx *c, const struct cgfw_pol_workload *w)
 {
-	for (size_t i = 0; i < w->nrules; i++) {
-		const struct cgfw_rule *a = &w->rules[i].r;
-		uint16_t lo[CGFW_PORT_ENTRIES + 1], hi[CGFW_PORT_ENTRIES + 1];
-		size_t n = 0;
+	_cleanup_free_ size_t *idx = NULL;
+	size_t n = 0, over = SIZE_MAX;
 
-		if (!a->proto)
-			continue;
-		for (size_t j = 0; j <= i && n <= CGFW_PORT_ENTRIES; j++) {
-			const struct cgfw_rule *b = &w->rules[j].r;
-			uint16_t l = b->port_lo, h = b->port_hi;
+	for (size_t i = 0; i < w->nrules; i++)
+		n += w->rules[i].r.proto != 0;
+	if (!n || !(idx = malloc(n * sizeof(*idx))))
+		return;
+	n = 0;
+	for (size_t i = 0; i < w->nrules; i++)
+		if (w->rules[i].r.proto)
+			idx[n++] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_port_rule, w->rules);
+	for (size_t g = 0, end; g < n; g = end) {
+		uint16_t lo[CGFW_PORT_ENTRIES], hi[CGFW_PORT_ENTRIES];
+		size_t distinct = 0;
+
+		/* One (protocol, prefix), its rules in file order. */
+		for (end = g; end < n && same_key(&w->rules[idx[g]].r, &w->rules[idx[end]].r); end++) {
+			uint16_t l, h;
 			bool dup = false;
 
-			if (b->proto != a->proto || b->pfx.family != a->pfx.family ||
-			    b->pfx.len != a->pfx.len || memcmp(b->pfx.addr, a->pfx.addr, 16))
+			port_range(&w->rules[idx[end]].r, &l, &h);
+			for (size_t d = 0; d < distinct && !dup; d++)
+				dup = lo[d] == l && hi[d] == h;
+			if (dup)
 				continue;
-			if (b->proto == CGFW_PROTO_ICMP || (!l && !h)) {
-				l = 0;
-				h = 65535;
-			}
-			for (size_t k = 0; k < n; k++)
-				dup |= lo[k] == l && hi[k] == h;
-			if (!dup) {
-				lo[n] = l;
-				hi[n] = h;
-				n++;
+			if (distinct < CGFW_PORT_ENTRIES) {
+				lo[distinct] = l;
+				hi[distinct++] = h;
+			} else if (idx[end] < over) {
+				over = idx[end];
 			}
 		}
-		if (n > CGFW_PORT_ENTRIES) {
-			char pfx[CGFW_ADDRSTRLEN];
+	}
+	if (over != SIZE_MAX) {
+		const struct cgfw_pol_rule *r = &w->rules[over];
+		char pfx[CGFW_ADDRSTRLEN];
 
-			cgfw_format_prefix(&a->pfx, pfx, sizeof(pfx));
-			add_error(c->pol, w->rules[i].file, w->rules[i].line, w->rules[i].col,
-				  "more than %d port ranges for %s %s in one workload",
-				  CGFW_PORT_ENTRIES, pfx, cgfw_proto_name(a->proto));
-			return;
-		}
+		cgfw_format_prefix(&r->r.pfx, pfx, sizeof(pfx));
+		add_error(c->pol, r->file, r->line, r->col,
+			  "more than %d port ranges for %s %s in one workload", CGFW_PORT_ENTRIES,
+			  pfx, cgfw_proto_name(r->r.proto));
 	}
 }
 
@@ -481,6 +563,8 @@ static void parse_port_rules(struct ctx *c, yaml_node_t *n, char kind,
 		struct cgfw_pol_port_rule r = {};
 		bool ok = true, has_dst = false, has_proto = false, has_ports = false, has_to = false;
 
+		if (!budget(c, e, 1))
+			return;
 		r.line = (int)e->start_mark.line + 1;
 		r.col = (int)e->start_mark.column + 1;
 		if (e->type != YAML_MAPPING_NODE) {
@@ -532,12 +616,15 @@ static void parse_port_rules(struct ctx *c, yaml_node_t *n, char kind,
 		if (ok && r.has_src && r.src.family != r.dst.family)
 			ERR(c, e, "src and dst must be the same address family"), ok = false;
 		if (ok) {
-			struct cgfw_pol_port_rule *m = realloc(*list, (*cnt + 1) * sizeof(*m));
+			if ((*cnt & (*cnt - 1)) == 0) {
+				size_t cap = *cnt ? *cnt * 2 : 1;
+				struct cgfw_pol_port_rule *m = realloc(*list, cap * sizeof(*m));
 
-			if (m) {
+				if (!m)
+					continue;
 				*list = m;
-				(*list)[(*cnt)++] = r;
 			}
+			(*list)[(*cnt)++] = r;
 		}
 	}
 }
@@ -624,7 +711,7 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 				continue;
 			}
 			for (yaml_node_item_t *i = v->data.sequence.items.start;
-			     i < v->data.sequence.items.top; i++)
+			     i < v->data.sequence.items.top && budget(c, v, 1); i++)
 				parse_workload(c, node(c, *i));
 		} else if (key && !strcmp(key, "interfaces")) {
 			if (v->type != YAML_SEQUENCE_NODE) {
@@ -632,7 +719,7 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 				continue;
 			}
 			for (yaml_node_item_t *i = v->data.sequence.items.start;
-			     i < v->data.sequence.items.top; i++)
+			     i < v->data.sequence.items.top && budget(c, v, 1); i++)
 				parse_iface(c, node(c, *i));
 		} else if (key && !strcmp(key, "version")) {
 			const char *s = scalar(v);
@@ -657,72 +744,219 @@ static const char *keep_name(struct cgfw_policy *pol, const char *name)
 	return pol->files[pol->nfiles] ? pol->files[pol->nfiles++] : name;
 }
 
+static void yaml_error(struct cgfw_policy *pol, const char *file, const yaml_parser_t *parser)
+{
+	add_error(pol, file, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
+		  "YAML: %s%s%s", parser->problem ? parser->problem : "syntax error",
+		  parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
+/*
+ * Before building the document: one YAML document, nested at most
+ * POLICY_MAX_DEPTH deep, at most POLICY_MAX_ALIASES aliases. The events come
+ * in one linear pass, so what libyaml and the walk below do next is bounded.
+ */
+static bool prescan(struct cgfw_policy *pol, const char *file, const char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	unsigned depth = 0, aliases = 0, docs = 0;
+	bool ok = true, done = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		add_error(pol, file, 0, 0, "cannot initialise the YAML parser");
+		return false;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (ok && !done) {
+		yaml_event_t ev;
+		int line, col;
+
+		if (!yaml_parser_parse(&parser, &ev)) {
+			yaml_error(pol, file, &parser);
+			ok = false;
+			break;
+		}
+		line = (int)ev.start_mark.line + 1;
+		col = (int)ev.start_mark.column + 1;
+		switch (ev.type) {
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				add_error(pol, file, line, col,
+					  "a second YAML document starts here: a policy file holds "
+					  "one document");
+				ok = false;
+			}
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > POLICY_MAX_DEPTH) {
+				add_error(pol, file, line, col, "nested deeper than %d levels",
+					  POLICY_MAX_DEPTH);
+				ok = false;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_ALIAS_EVENT:
+			if (++aliases > POLICY_MAX_ALIASES) {
+				add_error(pol, file, line, col, "more than %d aliases",
+					  POLICY_MAX_ALIASES);
+				ok = false;
+			}
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return ok;
+}
+
+static int cmp_key(const void *x, const void *y)
+{
+	const yaml_node_t *const *a = x, *const *b = y;
+	int d = strcmp(scalar((yaml_node_t *)*a), scalar((yaml_node_t *)*b));
+
+	if (d)
+		return d;
+	return (*a)->start_mark.index < (*b)->start_mark.index ? -1 : 1;
+}
+
+/* Duplicate keys would let the last one win silently: each is an error. */
+static void check_duplicates(struct ctx *c)
+{
+	for (yaml_node_t *n = c->doc->nodes.start; n < c->doc->nodes.top; n++) {
+		size_t k = 0, cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+		_cleanup_free_ yaml_node_t **keys = NULL;
+
+		if (n->type != YAML_MAPPING_NODE || cnt < 2)
+			continue;
+		keys = malloc(cnt * sizeof(*keys));
+		if (!keys)
+			return;
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+		     p++) {
+			yaml_node_t *key = node(c, p->key);
+
+			if (scalar(key))
+				keys[k++] = key;
+		}
+		qsort(keys, k, sizeof(*keys), cmp_key);
+		for (size_t i = 1; i < k; i++)
+			if (!strcmp(scalar(keys[i]), scalar(keys[i - 1])))
+				ERR(c, keys[i], "duplicate key '%s' (first at line %d, column %d)",
+				    scalar(keys[i]), (int)keys[i - 1]->start_mark.line + 1,
+				    (int)keys[i - 1]->start_mark.column + 1);
+	}
+}
+
 static void parse_one(struct cgfw_policy *pol, const char *name, const char *buf, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct ctx c = { .pol = pol };
 	char dirbuf[4096];
+	size_t errors = pol->nerrors;
 
 	c.file = keep_name(pol, name);
 	snprintf(dirbuf, sizeof(dirbuf), "%s", name);
 	c.dir = dirname(dirbuf);
+	if (!prescan(pol, c.file, buf, len))
+		return;
 	if (!yaml_parser_initialize(&parser)) {
 		add_error(pol, c.file, 0, 0, "cannot initialise the YAML parser");
 		return;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		add_error(pol, c.file, (int)parser.problem_mark.line + 1,
-			  (int)parser.problem_mark.column + 1, "YAML: %s%s%s",
-			  parser.problem ? parser.problem : "syntax error",
-			  parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_error(pol, c.file, &parser);
 		yaml_parser_delete(&parser);
 		return;
 	}
 	c.doc = &doc;
-	parse_root(&c, yaml_document_get_root_node(&doc));
+	check_duplicates(&c);
+	if (pol->nerrors == errors)
+		parse_root(&c, yaml_document_get_root_node(&doc));
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 }
 
 int cgfw_policy_parse_buf(const char *name, const char *buf, size_t len, struct cgfw_policy *pol)
 {
-	parse_one(pol, name, buf, len);
+	if (len > POLICY_MAX_BYTES)
+		add_error(pol, name, 0, 0, "policy larger than %u MiB", POLICY_MAX_BYTES >> 20);
+	else
+		parse_one(pol, name, buf, len);
 	return pol->nerrors ? -EINVAL : 0;
+}
+
+/* A policy file: a regular file of at most POLICY_MAX_BYTES, checked before reading. */
+static int read_policy(struct cgfw_policy *pol, const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+
+	if (fd < 0) {
+		add_error(pol, path, 0, 0, "cannot open: %s", strerror(errno));
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) < 0) {
+		add_error(pol, path, 0, 0, "cannot stat: %s", strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		add_error(pol, path, 0, 0, "not a regular file (a policy is a YAML file)");
+		return -EINVAL;
+	}
+	if (st.st_size > POLICY_MAX_BYTES) {
+		add_error(pol, path, 0, 0, "policy file larger than %u MiB", POLICY_MAX_BYTES >> 20);
+		return -EINVAL;
+	}
+	/* One byte more than the size: a file that grew while read is refused too. */
+	buf = malloc((size_t)st.st_size + 2);
+	if (!buf) {
+		add_error(pol, path, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t got = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			add_error(pol, path, 0, 0, "cannot read: %s", strerror(errno));
+			return -EINVAL;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len > (size_t)st.st_size) {
+			add_error(pol, path, 0, 0, "changed while being read");
+			return -EINVAL;
+		}
+	}
+	buf[len] = 0;
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
 }
 
 int cgfw_policy_parse(const char *const *files, size_t n, struct cgfw_policy *pol)
 {
 	for (size_t i = 0; i < n; i++) {
-		FILE *f = fopen(files[i], "re");
 		char *buf = NULL;
-		size_t len = 0, cap = 0;
+		size_t len = 0;
 
-		if (!f) {
-			add_error(pol, files[i], 0, 0, "cannot open: %s", strerror(errno));
-			continue;
-		}
-		for (;;) {
-			size_t got;
-
-			if (len + 65536 > cap) {
-				char *m = realloc(buf, cap = cap * 2 + 65536);
-
-				if (!m)
-					break;
-				buf = m;
-			}
-			got = fread(buf + len, 1, cap - len, f);
-			len += got;
-			if (got == 0)
-				break;
-		}
-		fclose(f);
-		if (len > 16u << 20)
-			add_error(pol, files[i], 0, 0, "policy file larger than 16 MiB");
-		else
-			parse_one(pol, files[i], buf ? buf : "", len);
+		if (read_policy(pol, files[i], &buf, &len) == 0)
+			parse_one(pol, files[i], buf, len);
 		free(buf);
 	}
 	return pol->nerrors ? -EINVAL : 0;

@@ -134,17 +134,29 @@ int cgfw_tc_rule_check(const struct cgfw_tc_rule *r, bool add)
 	return 0;
 }
 
-/* Split a line into options ("--dst X", "--dst=X") and set each. */
+static bool known_option(const char *opt)
+{
+	static const char *const names[] = { "dst", "src", "proto", "ports", "port", "to", "iface" };
+
+	for (size_t i = 0; i < CGFW_ARRAY_SIZE(names); i++)
+		if (!strcmp(opt, names[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Split a line into options ("--dst X", "--dst=X") and set each. Errors name
+ * the option, never the line's content (the file may be no rule file).
+ */
 static int parse_line(char *s, struct cgfw_tc_rule *r)
 {
 	char *save = NULL, *tok = strtok_r(s, " \t", &save);
 
 	while (tok) {
 		char *opt = tok, *val, *eq;
-		int err;
 
 		if (strncmp(opt, "--", 2) != 0)
-			return cgfw_seterr(EINVAL, "expected an option, got '%s'", tok);
+			return cgfw_seterr(EINVAL, "expected an option (the content is not shown)");
 		opt += 2;
 		eq = strchr(opt, '=');
 		if (eq) {
@@ -153,9 +165,11 @@ static int parse_line(char *s, struct cgfw_tc_rule *r)
 		} else {
 			val = strtok_r(NULL, " \t", &save);
 		}
-		err = cgfw_tc_rule_set(r, opt, val);
-		if (err)
-			return err;
+		if (!known_option(opt))
+			return cgfw_seterr(EINVAL, "unknown option (the content is not shown)");
+		if (cgfw_tc_rule_set(r, opt, val) < 0)
+			return cgfw_seterr(EINVAL, "invalid value for --%s (the content is not shown)",
+					   opt);
 		tok = strtok_r(NULL, " \t", &save);
 	}
 	return 0;

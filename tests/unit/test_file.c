@@ -128,7 +128,11 @@ START_TEST(test_many_lines)
 }
 END_TEST
 
-/* A bad line: -EINVAL, "FILE:LINE: <cause naming the input>", nothing returned. */
+/*
+ * A bad line: -EINVAL, "FILE:LINE: <cause>", nothing returned. The line's
+ * content is never echoed: a list option may name a file that is no list
+ * (/etc/shadow), and the error must not print what it holds.
+ */
 static void expect_bad(const char *text, size_t len, int line, const char *bad)
 {
 	struct cgfw_rule *sentinel = (struct cgfw_rule *)&tmpl, *rules = sentinel;
@@ -144,8 +148,8 @@ static void expect_bad(const char *text, size_t len, int line, const char *bad)
 	snprintf(where, sizeof(where), "%s:%d: ", path, line);
 	ck_assert_msg(!strncmp(msg, where, strlen(where)), "message '%s' does not start with '%s'",
 		      msg, where);
-	ck_assert_errmsg_has(bad);
-	/* The location is said once, then the parser's own message. */
+	ck_assert_msg(strstr(msg, bad) == NULL, "content '%s' echoed in '%s'", bad, msg);
+	/* The location is said once, then the cause. */
 	ck_assert_msg(strstr(msg + strlen(where), path) == NULL, "path repeated in '%s'", msg);
 	ck_assert_msg(strstr(msg, "invalid") != NULL, "cause missing from '%s'", msg);
 }

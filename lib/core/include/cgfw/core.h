@@ -164,10 +164,17 @@ int cgfw_rules_from_file(const char *path, const struct cgfw_rule *tmpl, struct 
 struct json_t;
 /* "2026-12-01T12:00:00.000Z", or null for 0. */
 struct json_t *cgfw_time_json(uint64_t realtime_ns);
-/* Write to PATH.tmp, fsync, rename: readers see the old file or the new one. */
+/*
+ * Files of cgfw's own state. Written to PATH.tmp (0600, never through a
+ * link), fsynced and renamed: readers see the old file or the new one. Read
+ * only when owned by us and writable by nobody else, so state someone else
+ * planted is refused. -ENOENT when the file does not exist; -EINVAL (message
+ * FILE:LINE:COL) when damaged.
+ */
 int cgfw_write_json_file(const char *path, struct json_t *j);
-/* -ENOENT when the file does not exist; -EINVAL (message FILE:LINE:COL) when damaged. */
 int cgfw_read_json_file(const char *path, struct json_t **ret);
+/* 0 when the open file is owned by us and not writable by others, else -EPERM naming @path. */
+int cgfw_check_owned(int fd, const char *path);
 
 /* ---- cgroup v2 paths ------------------------------------------------------------------ */
 
