@@ -41,10 +41,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/udp.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -54,6 +50,7 @@
 #include <cgfw/cgroup_map.h>
 
 #include "bench_maps.h"
+#include "pkt.h"
 #include "cgfw_cgroup.skel.h"
 #include "bench_empty.skel.h"
 #include "bench_lpm.skel.h"
@@ -223,78 +220,37 @@ static long long map_memlock(int fd)
 	return v;
 }
 
-/* ---- packets -------------------------------------------------------------- */
-
-struct pkt {
-	uint8_t buf[128];
-	uint32_t len;
-};
-
-static uint16_t ip_csum(const void *hdr, size_t len)
-{
-	const uint16_t *w = hdr;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i < len / 2; i++)
-		sum += w[i];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+/* ---- packets (tests/lib/pkt.h) -------------------------------------------- */
 
 /*
- * A UDP packet to @dst. BPF_PROG_RUN wants an Ethernet frame for skb programs:
- * the kernel takes skb->protocol from it (eth_type_trans) and, for a cgroup_skb
- * program, pulls the 14 bytes again so the program sees the IP header first,
- * as it does on a real socket.
+ * A UDP packet to @dst, 40000 -> 53 with 32 bytes of payload. BPF_PROG_RUN
+ * wants an Ethernet frame for skb programs: the kernel takes skb->protocol
+ * from it (eth_type_trans) and, for a cgroup_skb program, pulls the 14 bytes
+ * again so the program sees the IP header first, as it does on a real socket.
  */
 static void build_pkt(struct pkt *p, const struct cgfw_prefix *dst)
 {
-	static const uint8_t src4[4] = { 192, 0, 2, 1 };
-	static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
-	struct ethhdr *eth = (struct ethhdr *)p->buf;
-	const size_t payload = 32;
-	struct udphdr *udp;
+	char a[INET6_ADDRSTRLEN];
+	struct pkt_spec s = { .proto = IPPROTO_UDP, .sport = 40000, .dport = 53, .dst = a,
+			      .payload = "a 32-byte payload for the bench." };
 
-	memset(p, 0, sizeof(*p));
-	memset(eth->h_dest, 0x02, ETH_ALEN);
-	memset(eth->h_source, 0x04, ETH_ALEN);
 	if (dst->family == CGFW_FAMILY_INET) {
-		struct iphdr *ip = (struct iphdr *)(p->buf + ETH_HLEN);
-
-		eth->h_proto = htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tot_len = htons((uint16_t)(sizeof(*ip) + sizeof(*udp) + payload));
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_UDP;
-		memcpy(&ip->saddr, src4, 4);
-		memcpy(&ip->daddr, dst->addr, 4);
-		ip->check = ip_csum(ip, sizeof(*ip));
-		udp = (struct udphdr *)(ip + 1);
-		p->len = (uint32_t)(ETH_HLEN + sizeof(*ip) + sizeof(*udp) + payload);
+		s.family = 4;
+		s.src = "192.0.2.1";
+		inet_ntop(AF_INET, dst->addr, a, sizeof(a));
 	} else {
-		struct ipv6hdr *ip6 = (struct ipv6hdr *)(p->buf + ETH_HLEN);
-
-		eth->h_proto = htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->payload_len = htons((uint16_t)(sizeof(*udp) + payload));
-		ip6->nexthdr = IPPROTO_UDP;
-		ip6->hop_limit = 64;
-		memcpy(&ip6->saddr, src6, 16);
-		memcpy(&ip6->daddr, dst->addr, 16);
-		udp = (struct udphdr *)(ip6 + 1);
-		p->len = (uint32_t)(ETH_HLEN + sizeof(*ip6) + sizeof(*udp) + payload);
+		s.family = 6;
+		s.src = "2001:db8::1";
+		inet_ntop(AF_INET6, dst->addr, a, sizeof(a));
 	}
-	udp->source = htons(40000);
-	udp->dest = htons(53);
-	udp->len = htons((uint16_t)(sizeof(*udp) + payload));
+	if (pkt_build(&s, p) < 0)
+		abort(); /* the bench's own addresses: cannot happen */
 }
 
 static int prog_run(int fd, const struct pkt *p, unsigned repeat, uint32_t *ret_ns,
 		    uint32_t *ret_val)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len,
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = (__u32)p->len,
 		    .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(fd, &o) < 0)

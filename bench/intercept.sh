@@ -35,28 +35,28 @@ LPORT=15001
 DPORT=80
 command -v iptables >/dev/null || fail "iptables not installed (scripts/install-deps.sh)"
 
-CNS=cgfwb-ic$$-c
-SNS=cgfwb-ic$$-s
+CNS=$H_NAME-c
+SNS=$H_NAME-s
 VC=icc$$
 VS=ics$$
-pair "$CNS" "$SNS" "$VC" "$VS"
-# shellcheck disable=SC2016 # expanded by the trap
-NB_CLEANUP_EXTRA='in_ns "$SNS" "$CGFW" reset --yes >/dev/null 2>&1'
-in_ns "$CNS" ip addr add 192.0.2.1/24 dev "$VC"
-in_ns "$SNS" ip addr add 192.0.2.2/24 dev "$VS"
+h_pair "$CNS" "$VC" "$SNS" "$VS"
+h_cgfw_netns "$SNS" # cgfw attaches to $VS: the trap's reset runs there
+h_addr "$CNS" "$VC" 192.0.2.1/24
+h_addr "$SNS" "$VS" 192.0.2.2/24
 in_ns "$CNS" ip route add 198.51.100.0/24 via 192.0.2.2
 in_ns "$CNS" ip route add 203.0.113.0/24 via 192.0.2.2
 in_ns "$SNS" ip route add local 203.0.113.0/24 dev lo
+h_check_routes || fail "refusing to send traffic"
 # Sequential connections leave TIME_WAIT sockets at the client: reuse them and
 # use every port (the destinations rotate too).
 in_ns "$CNS" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
 
-bg "$TMP/listener.out" nsenter --net=/run/netns/"$SNS" taskset -c "$PIN_CPU" \
-	"$NB" serve $LPORT --addr 0.0.0.0 --transparent --timeout 1200
-wait_ready "$TMP/listener.out" "$BG_PID" || exit 1
+bg -n "$SNS" "$WORK/listener.out" taskset -c "$PIN_CPU" \
+	"$PEER" serve --tcp 0.0.0.0:$LPORT --transparent --serial --timeout 1200
+h_wait_ready "$WORK/listener.out" "$BGPID"
 
-client() { nsenter --net=/run/netns/"$CNS" taskset -c "$PIN_CPU" "$NB" "$@" 2>"$TMP/client.err"; }
-S() { in_ns "$SNS" "$@" >"$TMP/cmd.out" 2>&1 || fail "in the server namespace: $*: $(cat "$TMP/cmd.out")"; }
+client() { in_ns "$CNS" taskset -c "$PIN_CPU" "$PEER" "$@" 2>"$WORK/client.err"; }
+S() { in_ns "$SNS" "$@" >"$WORK/cmd.out" 2>&1 || fail "in the server namespace: $*: $(cat "$WORK/cmd.out")"; }
 
 setup_direct() { :; }
 count_direct() { echo 0; }
@@ -67,8 +67,7 @@ setup_cgfw() {
 	S "$CGFW" tproxy add --dst 198.51.100.0/24 --proto tcp --ports $DPORT --to $LPORT
 }
 count_cgfw() {
-	in_ns "$SNS" "$CGFW" tproxy list --json |
-		python3 -c 'import json, sys; print(sum(r["packets"] for r in json.load(sys.stdin)["rules"]))'
+	json_eval "$(in_ns "$SNS" "$CGFW" tproxy list --json)" 'sum(r["packets"] for r in d["rules"])'
 }
 teardown_cgfw() {
 	S "$CGFW" tproxy flush
@@ -98,11 +97,11 @@ round() {
 	local c=$1 pkts conns
 	"setup_$c"
 	# shellcheck disable=SC2046
-	CRR=$(client crr $(dst "$c" 1-254) --time "$2") || fail "$c: crr: $(cat "$TMP/client.err")"
+	CRR=$(client crr $(dst "$c" 1-254) --time "$2") || fail "$c: crr: $(cat "$WORK/client.err")"
 	# shellcheck disable=SC2046
-	RR=$(client rr $(dst "$c" 7) --time "$3") || fail "$c: rr: $(cat "$TMP/client.err")"
+	RR=$(client rr $(dst "$c" 7) --time "$3") || fail "$c: rr: $(cat "$WORK/client.err")"
 	pkts=$("count_$c")
-	conns=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["n"])' "$CRR")
+	conns=$(json_eval "$CRR" 'd["n"]')
 	if [ "$c" != direct ] && [ "${pkts:-0}" -lt "$conns" ]; then
 		fail "$c: the interceptor counted ${pkts:-0} packets for $conns connections"
 	fi
@@ -113,15 +112,15 @@ round() {
 for c in $CONFIGS; do
 	round "$c" 0.1 0.1
 done
-: >"$TMP/raw.jsonl"
+: >"$WORK/raw.jsonl"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for c in $CONFIGS; do
 		round "$c" $T_CRR $T_RR
 		printf '{"config":"%s","round":%s,"crr":%s,"rr":%s}\n' "$c" "$r" "$CRR" "$RR" \
-			>>"$TMP/raw.jsonl"
+			>>"$WORK/raw.jsonl"
 	done
 done
 
-"$PY" report intercept "$TMP/raw.jsonl" "$OUT/intercept.json" "cpu=$PIN_CPU" \
+"$PY" report intercept "$WORK/raw.jsonl" "$OUT/intercept.json" "cpu=$PIN_CPU" \
 	"lport=$LPORT" "dport=$DPORT" "t_crr=$T_CRR" "t_rr=$T_RR" "smoke=$SMOKE" "kernel=$KERNEL" \
 	"ipt=$(iptables --version 2>&1 | head -1)"

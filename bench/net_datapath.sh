@@ -46,27 +46,27 @@ declare -A CNS=() SNS=()
 i=0
 for c in $CONFIGS; do
 	i=$((i + 1))
-	CNS[$c]=cgfwb-dp$$-$c-c
-	SNS[$c]=cgfwb-dp$$-$c-s
-	pair "${CNS[$c]}" "${SNS[$c]}" "dpc$$-$i" "dps$$-$i"
-	in_ns "${CNS[$c]}" ip -6 addr add 2001:db8:1::1/64 dev "dpc$$-$i" nodad
-	in_ns "${SNS[$c]}" ip -6 addr add $SRV/64 dev "dps$$-$i" nodad
-	in_ns "${SNS[$c]}" ip -6 addr add $PROBE/64 dev "dps$$-$i" nodad
-	bg "$TMP/srv-$c-rr.out" nsenter --net=/run/netns/"${SNS[$c]}" taskset -c "$PIN_CPU" \
-		"$NB" serve 5201 --timeout 1200
-	wait_ready "$TMP/srv-$c-rr.out" "$BG_PID" || exit 1
-	bg "$TMP/srv-$c-bulk.out" nsenter --net=/run/netns/"${SNS[$c]}" taskset -c "$PIN_CPU" \
-		"$NB" serve 5202 --sink --timeout 1200
-	wait_ready "$TMP/srv-$c-bulk.out" "$BG_PID" || exit 1
+	CNS[$c]=$H_NAME-$c-c
+	SNS[$c]=$H_NAME-$c-s
+	h_pair "${CNS[$c]}" "dpc$$-$i" "${SNS[$c]}" "dps$$-$i"
+	h_addr "${CNS[$c]}" "dpc$$-$i" 2001:db8:1::1/64
+	h_addr "${SNS[$c]}" "dps$$-$i" $SRV/64 $PROBE/64
+	bg -n "${SNS[$c]}" "$WORK/srv-$c-rr.out" taskset -c "$PIN_CPU" \
+		"$PEER" serve --tcp "[::]:5201" --serial --timeout 1200
+	h_wait_ready "$WORK/srv-$c-rr.out" "$BGPID"
+	bg -n "${SNS[$c]}" "$WORK/srv-$c-bulk.out" taskset -c "$PIN_CPU" \
+		"$PEER" serve --tcp "[::]:5202" --sink --serial --timeout 1200
+	h_wait_ready "$WORK/srv-$c-bulk.out" "$BGPID"
 done
+h_check_routes || fail "refusing to send traffic"
 
-# client CONFIG ARGS...: net_bench in that firewall's cgroup and namespace, pinned.
+# client CONFIG ARGS...: the peer in that firewall's cgroup and namespace, pinned.
 client() {
 	local c=$1 cg=$CG_PLAIN
 	shift
 	[ "$c" = cgfw ] && cg=$CG_FW
 	"$CGFW" exec --cgroup "$cg" -- nsenter --net=/run/netns/"${CNS[$c]}" \
-		taskset -c "$PIN_CPU" "$NB" "$@" 2>"$TMP/client.err"
+		taskset -c "$PIN_CPU" "$PEER" "$@" 2>"$WORK/client.err"
 }
 
 # probe CONFIG: the rule for $PROBE must refuse a datagram (not for 'none').
@@ -74,49 +74,47 @@ probe() {
 	local c=$1 res want=1
 	[ "$c" = none ] && want=0
 	res=$(client "$c" udpsend --rate 1000 --count 1 $PROBE 9) ||
-		fail "$c: probe datagram: $(cat "$TMP/client.err")"
-	got=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["streams"][0]["eperm"])' "$res")
+		fail "$c: probe datagram: $(cat "$WORK/client.err")"
+	got=$(json_eval "$res" 'd["streams"][0]["eperm"]')
 	[ "$got" = "$want" ] ||
 		fail "$c: a datagram to $PROBE (the last rule) was $([ "$got" = 1 ] && echo refused ||
 			echo sent); expected the opposite"
 }
 
-: >"$TMP/raw.jsonl"
+: >"$WORK/raw.jsonl"
 for n in $COUNTS; do
-	"$PY" addrs "$n" 1 list "$TMP/rules.txt" --probe $PROBE >/dev/null
-	"$PY" addrs "$n" 1 ip6tables "$TMP/rules.ipt" --probe $PROBE >/dev/null
-	"$PY" addrs "$n" 1 nft "$TMP/rules.nft" --probe $PROBE >/dev/null
+	"$PY" addrs "$n" 1 list "$WORK/rules.txt" --probe $PROBE >/dev/null
+	"$PY" addrs "$n" 1 ip6tables "$WORK/rules.ipt" --probe $PROBE >/dev/null
+	"$PY" addrs "$n" 1 nft "$WORK/rules.nft" --probe $PROBE >/dev/null
 
 	"$CGFW" reset --yes >/dev/null
 	"$CGFW" attach "$CG_FW" >/dev/null || fail "cgfw attach $CG_FW failed"
-	"$CGFW" block --from-file "$TMP/rules.txt" >/dev/null ||
+	"$CGFW" block --from-file "$WORK/rules.txt" >/dev/null ||
 		fail "cgfw block --from-file ($n rules) failed"
-	got=$("$CGFW" status --json | python3 -c 'import json, sys
-d = json.load(sys.stdin)
-print(d["rules_ipv4"] + d["rules_ipv6"])')
+	got=$(json_eval "$("$CGFW" status --json)" 'd["rules_ipv4"] + d["rules_ipv6"]')
 	[ "$got" = "$n" ] || fail "cgfw holds $got rules after loading $n"
 
-	in_ns "${CNS[iptables]}" ip6tables-restore "$TMP/rules.ipt" ||
+	in_ns "${CNS[iptables]}" ip6tables-restore "$WORK/rules.ipt" ||
 		fail "ip6tables-restore ($n rules) failed"
 	got=$(in_ns "${CNS[iptables]}" ip6tables-save -t filter | grep -c '^-A OUTPUT') || true
 	[ "$got" = "$n" ] || fail "ip6tables holds $got rules after restoring $n"
 
 	in_ns "${CNS[nft]}" nft flush ruleset
-	in_ns "${CNS[nft]}" nft -f "$TMP/rules.nft" || fail "nft -f ($n addresses) failed"
+	in_ns "${CNS[nft]}" nft -f "$WORK/rules.nft" || fail "nft -f ($n addresses) failed"
 
 	for c in $CONFIGS; do
 		probe "$c"
 		# Warm-up (neighbour discovery, caches); not recorded.
-		client "$c" rr $SRV 5201 --time 0.1 >/dev/null || fail "$c: warm-up: $(cat "$TMP/client.err")"
+		client "$c" rr $SRV 5201 --time 0.1 >/dev/null || fail "$c: warm-up: $(cat "$WORK/client.err")"
 	done
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for c in $CONFIGS; do
 			rr=$(client "$c" rr $SRV 5201 --time $T_RR) ||
-				fail "$c, $n rules: rr: $(cat "$TMP/client.err")"
+				fail "$c, $n rules: rr: $(cat "$WORK/client.err")"
 			bulk=$(client "$c" bulk $SRV 5202 --time $T_BULK) ||
-				fail "$c, $n rules: bulk: $(cat "$TMP/client.err")"
+				fail "$c, $n rules: bulk: $(cat "$WORK/client.err")"
 			printf '{"n":%s,"config":"%s","round":%s,"rr":%s,"bulk":%s}\n' \
-				"$n" "$c" "$r" "$rr" "$bulk" >>"$TMP/raw.jsonl"
+				"$n" "$c" "$r" "$rr" "$bulk" >>"$WORK/raw.jsonl"
 		done
 	done
 	for c in $CONFIGS; do
@@ -124,5 +122,5 @@ print(d["rules_ipv4"] + d["rules_ipv6"])')
 	done
 done
 
-"$PY" report datapath "$TMP/raw.jsonl" "$OUT/net_datapath.json" "cpu=$PIN_CPU" \
+"$PY" report datapath "$WORK/raw.jsonl" "$OUT/net_datapath.json" "cpu=$PIN_CPU" \
 	"ipt=$IPT_VER" "nft=$NFT_VER" "t_rr=$T_RR" "t_bulk=$T_BULK" "smoke=$SMOKE" "kernel=$KERNEL"

@@ -30,104 +30,90 @@ else
 	RULES=100000 RATE=${BENCH_SWAP_RATE:-20000} APPLIES=${BENCH_SWAP_APPLIES:-4}
 fi
 
-CNS=cgfwb-sw$$-c
-SNS=cgfwb-sw$$-s
+CNS=$H_NAME-c
+SNS=$H_NAME-s
 VC=swc$$
 VS=sws$$
-pair "$CNS" "$SNS" "$VC" "$VS"
-in_ns "$CNS" ip addr add 192.0.2.1/24 dev "$VC"
-in_ns "$SNS" ip addr add 192.0.2.2/24 dev "$VS"
-in_ns "$SNS" ip addr add 192.0.2.3/24 dev "$VS"
-CG=$(cgroup_make app)
+h_pair "$CNS" "$VC" "$SNS" "$VS"
+h_addr "$CNS" "$VC" 192.0.2.1/24
+h_addr "$SNS" "$VS" 192.0.2.2/24 192.0.2.3/24
+h_check_routes || fail "refusing to send traffic"
+APP=$(cgroup_make app)
 
-"$PY" addrs $RULES 1 list "$TMP/set1.txt" --v4 198.51.100.0/24 >/dev/null
-"$PY" addrs $RULES 2 list "$TMP/set2.txt" --v4 203.0.113.0/24 >/dev/null
-cat >"$TMP/policy-1.yaml" <<EOF
+"$PY" addrs $RULES 1 list "$WORK/set1.txt" --v4 198.51.100.0/24 >/dev/null
+"$PY" addrs $RULES 2 list "$WORK/set2.txt" --v4 203.0.113.0/24 >/dev/null
+# policy FILE DEFAULT DENY_FILE [LINE...]: the workload 'app' on $APP, its
+# egress rules the deny_file and the LINEs.
+policy() {
+	local f=$WORK/$1 def=$2 list=$3
+	shift 3
+	cat >"$f" <<EOF
 version: 1
 workloads:
   - name: app
-    cgroup: $CG
-    default: allow
+    cgroup: $APP
+    default: $def
     egress:
-      - deny_file: set1.txt
-      - deny: 192.0.2.3
+      - deny_file: $list
 EOF
-cat >"$TMP/same-2.yaml" <<EOF
-version: 1
-workloads:
-  - name: app
-    cgroup: $CG
-    default: allow
-    egress:
-      - deny_file: set2.txt
-      - deny: 192.0.2.3
-EOF
-cat >"$TMP/moved-2.yaml" <<EOF
-version: 1
-workloads:
-  - name: app
-    cgroup: $CG
-    default: deny
-    egress:
-      - deny_file: set2.txt
-      - allow: 192.0.2.2
-        proto: udp
-        ports: 5001
-EOF
+	printf '%s\n' "$@" >>"$f"
+}
+policy policy-1.yaml allow set1.txt '      - deny: 192.0.2.3'
+policy same-2.yaml allow set2.txt '      - deny: 192.0.2.3'
+policy moved-2.yaml deny set2.txt '      - allow: 192.0.2.2' '        proto: udp' '        ports: 5001'
 for f in policy-1 same-2 moved-2; do
-	"$CGFW" policy check "$TMP/$f.yaml" >/dev/null 2>"$TMP/cmd.err" ||
-		fail "policy check $f.yaml: $(cat "$TMP/cmd.err")"
+	"$CGFW" policy check "$WORK/$f.yaml" >/dev/null 2>"$WORK/cmd.err" ||
+		fail "policy check $f.yaml: $(cat "$WORK/cmd.err")"
 done
 
 now_ns() { date +%s%N; }
-jget() { python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 
-: >"$TMP/raw.jsonl"
+: >"$WORK/raw.jsonl"
 for scenario in same moved; do
-	second=$TMP/$scenario-2.yaml
-	"$CGFW" policy apply "$TMP/policy-1.yaml" >/dev/null 2>"$TMP/cmd.err" ||
-		fail "policy apply policy-1.yaml: $(cat "$TMP/cmd.err")"
+	second=$WORK/$scenario-2.yaml
+	"$CGFW" policy apply "$WORK/policy-1.yaml" >/dev/null 2>"$WORK/cmd.err" ||
+		fail "policy apply policy-1.yaml: $(cat "$WORK/cmd.err")"
 
-	bg "$TMP/recv.out" nsenter --net=/run/netns/"$SNS" "$NB" udprecv 5001 5002 --timeout 600
-	RECV=$BG_PID
-	wait_ready "$TMP/recv.out" "$RECV" || exit 1
+	bg -n "$SNS" "$WORK/recv.out" "$PEER" udprecv 5001 5002 --timeout 600
+	RECV=$BGPID
+	h_wait_ready "$WORK/recv.out" "$RECV"
 	# Resolve the neighbours first (from outside the cgroup): datagrams queued
 	# behind an ARP request could be dropped, and counted as the firewall's.
-	in_ns "$CNS" "$NB" udpsend --rate 1000 --count 1 192.0.2.2 9 192.0.2.3 9 >/dev/null
+	in_ns "$CNS" "$PEER" udpsend --rate 1000 --count 1 192.0.2.2 9 192.0.2.3 9 >/dev/null
 	sleep 0.2
 
-	bg "$TMP/send.out" "$CGFW" exec --cgroup "$CG" -- nsenter --net=/run/netns/"$CNS" \
-		"$NB" udpsend --rate "$RATE" --count $((RATE * 300)) --time 300 \
+	bg "$WORK/send.out" "$CGFW" exec --cgroup "$APP" -- nsenter --net=/run/netns/"$CNS" \
+		"$PEER" udpsend --rate "$RATE" --count $((RATE * 300)) --time 300 \
 		192.0.2.2 5001 192.0.2.3 5002
-	SEND=$BG_PID
+	SEND=$BGPID
 	sleep 0.5
 	applies=""
 	for ((k = 1; k <= APPLIES; k++)); do
-		f=$([ $((k % 2)) = 1 ] && echo "$second" || echo "$TMP/policy-1.yaml")
+		f=$([ $((k % 2)) = 1 ] && echo "$second" || echo "$WORK/policy-1.yaml")
 		t0=$(now_ns)
-		"$CGFW" policy apply "$f" >/dev/null 2>"$TMP/cmd.err" ||
-			fail "policy apply $(basename "$f") under traffic: $(cat "$TMP/cmd.err")"
+		"$CGFW" policy apply "$f" >/dev/null 2>"$WORK/cmd.err" ||
+			fail "policy apply $(basename "$f") under traffic: $(cat "$WORK/cmd.err")"
 		t1=$(now_ns)
 		applies="$applies${applies:+,}$(printf '{"file":"%s","t0_ns":%s,"t1_ns":%s,"s":%s}' \
 			"$(basename "$f")" "$t0" "$t1" "$(awk -v d=$((t1 - t0)) 'BEGIN { print d / 1e9 }')")"
 		kill -0 "$SEND" 2>/dev/null ||
-			fail "the sender stopped during apply $k: $(cat "$TMP/send.out")"
+			fail "the sender stopped during apply $k: $(cat "$WORK/send.out")"
 		sleep 0.3
 	done
 	sleep 0.3
-	stop_bg "$SEND" || fail "the sender failed: $(cat "$TMP/send.out")"
+	stop "$SEND" TERM || fail "the sender failed: $(cat "$WORK/send.out")"
 	sleep 0.3
-	stop_bg "$RECV" || fail "the receiver failed: $(cat "$TMP/recv.out")"
-	send=$(grep '^{' "$TMP/send.out") || fail "no result from the sender: $(cat "$TMP/send.out")"
-	recv=$(grep '^{' "$TMP/recv.out") || fail "no result from the receiver: $(cat "$TMP/recv.out")"
-	[ "$(jget "$send" 'd["streams"][1]["eperm"]')" -gt 0 ] ||
+	stop "$RECV" TERM || fail "the receiver failed: $(cat "$WORK/recv.out")"
+	send=$(grep '^{' "$WORK/send.out") || fail "no result from the sender: $(cat "$WORK/send.out")"
+	recv=$(grep '^{' "$WORK/recv.out") || fail "no result from the receiver: $(cat "$WORK/recv.out")"
+	[ "$(json_eval "$send" 'd["streams"][1]["eperm"]')" -gt 0 ] ||
 		fail "$scenario: stream B was never refused: the policy does not see the sender"
-	[ "$(jget "$recv" 'd["ports"][0]["received"]')" -gt 0 ] ||
+	[ "$(json_eval "$recv" 'd["ports"][0]["received"]')" -gt 0 ] ||
 		fail "$scenario: stream A never arrived"
 	printf '{"scenario":"%s","applies":[%s],"sender":%s,"receiver":%s}\n' \
 		"$([ $scenario = same ] && echo "same rules" || echo "verdict moves")" \
-		"$applies" "$send" "$recv" >>"$TMP/raw.jsonl"
+		"$applies" "$send" "$recv" >>"$WORK/raw.jsonl"
 done
 
-"$PY" report swap "$TMP/raw.jsonl" "$OUT/policy_swap.json" "rate=$RATE" "applies=$APPLIES" \
+"$PY" report swap "$WORK/raw.jsonl" "$OUT/policy_swap.json" "rate=$RATE" "applies=$APPLIES" \
 	"rules=$RULES" "smoke=$SMOKE" "kernel=$KERNEL"

@@ -21,41 +21,15 @@
 #
 # Safety: this script sends no packet; iptables and nft run only inside a
 # network namespace it creates and deletes; cgfw uses private pin roots under
-# /sys/fs/bpf. Everything is removed by the exit trap. The traffic sections
-# (separate scripts, each with its own trap) send only between namespaces
-# they create, over documentation ranges, with no default route anywhere.
-set -euo pipefail
-
-usage() { echo "usage: $0 BUILD [--smoke] [--out DIR]" >&2; exit 2; }
-
-[ $# -ge 1 ] || usage
-BUILD=$1
-shift
-SMOKE=0
-HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=$HERE/out
-while [ $# -gt 0 ]; do
-	case $1 in
-	--smoke) SMOKE=1 ;;
-	--out) [ $# -ge 2 ] || usage; OUT=$2; shift ;;
-	*) usage ;;
-	esac
-	shift
-done
-
-CGFW=$(realpath "$BUILD/cli/cgfw" 2>/dev/null || true)
-BENCH=$(realpath "$BUILD/bench/cgfw_bench" 2>/dev/null || true)
-TC_BENCH=$(realpath "$BUILD/bench/tc_bench" 2>/dev/null || true)
-for b in "$CGFW" "$BENCH" "$TC_BENCH" "$BUILD/bench/net_bench"; do
-	if [ -z "$b" ] || [ ! -x "$b" ]; then
-		echo "bench: $BUILD/cli/cgfw or a program in $BUILD/bench not built (cmake --build $BUILD)" >&2
-		exit 1
-	fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "bench: skipped: needs root (BPF programs, pins under /sys/fs/bpf, network namespaces)" >&2
-	exit 77
-fi
+# /sys/fs/bpf. The tests' harness (through netlib.sh) names all of it after
+# the pid and removes it in its exit trap. The traffic sections (separate
+# scripts, each with its own trap) send only between namespaces they create,
+# over documentation ranges, with no route out of any of them.
+NB_NEED="${1:-}/bench/cgfw_bench ${1:-}/bench/tc_bench"
+# shellcheck source=bench/netlib.sh
+source "$(dirname "$0")/netlib.sh"
+BENCH=$(realpath "$BUILD/bench/cgfw_bench")
+TC_BENCH=$(realpath "$BUILD/bench/tc_bench")
 
 if [ "$SMOKE" = 1 ]; then
 	COUNTS=1,1000 ROUNDS=3 REPEAT=20000 INSERT=600
@@ -65,26 +39,11 @@ else
 	LOAD_COUNTS="10000 100000 1000000" LOAD_ROUNDS=3 CAP=300
 fi
 
-ID=$$
-NS=cgfwbench-$ID
-LOOKUP_ROOT=/sys/fs/bpf/cgfw-bench-$ID
-LOAD_ROOT=/sys/fs/bpf/cgfw-bench-load-$ID
-TMP=$(mktemp -d /tmp/cgfw-bench.XXXXXX)
-NS_MADE=0
-
-cleanup() {
-	set +e
-	[ "$NS_MADE" = 1 ] && ip netns del "$NS" 2>/dev/null
-	CGFW_BPFFS_ROOT=$LOAD_ROOT "$CGFW" reset --yes >/dev/null 2>&1
-	# cgfw_bench removes its own pins; this is for a bench that was killed.
-	rm -rf "$LOOKUP_ROOT"
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-mkdir -p "$OUT"
+NS=$H_NAME-load
+# cgfw_bench's own pins (it removes them; the trap, if it was killed); the
+# loads use the harness's $CGFW_BPFFS_ROOT.
+LOOKUP_ROOT=$CGFW_BPFFS_ROOT-lookup
+TMP=$WORK
 # A section that fails must not leave an earlier run's numbers to be merged.
 SECTIONS=(net_datapath intercept policy_swap)
 SMOKE_ARG=()
@@ -93,7 +52,6 @@ for sec in "${SECTIONS[@]}"; do
 	rm -f "$OUT/$sec.json"
 done
 
-KERNEL=$(uname -r)
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 NCPU=$(nproc)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -119,26 +77,20 @@ time_ms() {
 	return $rc
 }
 
-fail() {
-	echo "bench: $*" >&2
+# fail_cmd MESSAGE: fail with the last command's error output.
+fail_cmd() {
 	[ -s "$TMP/cmd.err" ] && sed 's/^/bench:   /' "$TMP/cmd.err" | head -5 >&2
-	exit 1
+	fail "$*"
 }
 
-netns_new() {
-	ip netns add "$NS"
-	NS_MADE=1
-}
+netns_new() { h_netns "$NS"; }
 
 # Flush first: deleting a namespace frees its rules later, in the background,
 # where it would slow down the next measurement.
 netns_del() {
-	in_ns nft flush ruleset
+	in_ns "$NS" nft flush ruleset
 	ip netns del "$NS"
-	NS_MADE=0
 }
-
-in_ns() { nsenter --net=/run/netns/"$NS" "$@"; }
 
 # median min max of the numbers on stdin
 mmm() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'; }
@@ -154,7 +106,6 @@ have_ipt=0 have_nft=0
 command -v iptables-restore >/dev/null && command -v ip6tables-restore >/dev/null && have_ipt=1
 command -v nft >/dev/null && have_nft=1
 IPT_VER=$([ $have_ipt = 1 ] && iptables-restore --version 2>&1 | head -1 || echo "not installed")
-NFT_VER=$([ $have_nft = 1 ] && nft --version 2>&1 | head -1 || echo "not installed")
 
 : >"$TMP/load.tsv" # tool n rules ms-list|- note
 declare -A prev_ms=() prev_n=() gave_up=()
@@ -168,7 +119,6 @@ skip_reason() { # tool n -> prints a reason when the tool should not run at n
 	fi
 }
 
-export CGFW_BPFFS_ROOT=$LOAD_ROOT
 for n in $LOAD_COUNTS; do
 	rules=$("$BENCH" genrules cgfw "$n" "$TMP/cgfw.txt")
 	hit4=$(head -1 "$TMP/cgfw.txt")
@@ -178,11 +128,11 @@ for n in $LOAD_COUNTS; do
 	for ((r = 1; r <= LOAD_ROUNDS; r++)); do
 		"$CGFW" reset --yes >/dev/null
 		"$CGFW" block 192.0.2.1 >/dev/null && "$CGFW" unblock 192.0.2.1 >/dev/null ||
-			fail "cannot prepare the cgfw state under $LOAD_ROOT"
+			fail_cmd "cannot prepare the cgfw state under $CGFW_BPFFS_ROOT"
 		ms=$(time_ms timeout "$CAP" "$CGFW" block --from-file "$TMP/cgfw.txt") ||
-			fail "cgfw block --from-file with $n rules failed"
-		got=$("$CGFW" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rules_ipv4"] + d["rules_ipv6"])')
-		[ "$got" = "$rules" ] || fail "cgfw holds $got rules after loading $rules"
+			fail_cmd "cgfw block --from-file with $n rules failed"
+		got=$(json_eval "$("$CGFW" status --json)" 'd["rules_ipv4"] + d["rules_ipv6"]')
+		[ "$got" = "$rules" ] || fail_cmd "cgfw holds $got rules after loading $rules"
 		list="$list $ms"
 	done
 	"$CGFW" reset --yes >/dev/null
@@ -207,15 +157,15 @@ for n in $LOAD_COUNTS; do
 			gave_up[iptables]="not measured (> $CAP s)"
 			printf 'iptables\t%s\t%s\t-\t%s\n' "$n" "$rules" "${gave_up[iptables]}" >>"$TMP/load.tsv"
 		elif [ $rc != 0 ]; then
-			fail "iptables-restore with $n rules failed (status $rc)"
+			fail_cmd "iptables-restore with $n rules failed (status $rc)"
 		else
 			# A restore is one atomic commit, so success means every rule. Listing
 			# them back costs minutes beyond ~100k rules, so count only up to there.
 			if [ "$n" -le 100000 ]; then
-				got4=$(in_ns iptables-save -t filter | grep -c '^-A OUTPUT') || true
-				got6=$(in_ns ip6tables-save -t filter | grep -c '^-A OUTPUT') || true
+				got4=$(in_ns "$NS" iptables-save -t filter | grep -c '^-A OUTPUT') || true
+				got6=$(in_ns "$NS" ip6tables-save -t filter | grep -c '^-A OUTPUT') || true
 				[ "$got4" = "$n4" ] && [ "$got6" = "$n6" ] ||
-					fail "iptables holds $got4+$got6 rules after restoring $n4+$n6"
+					fail_cmd "iptables holds $got4+$got6 rules after restoring $n4+$n6"
 			fi
 			ms=$((ms4 + ms6))
 			prev_ms[iptables]=$ms prev_n[iptables]=$n
@@ -238,17 +188,16 @@ for n in $LOAD_COUNTS; do
 			gave_up[nft]="not measured (> $CAP s)"
 			printf 'nft\t%s\t%s\t-\t%s\n' "$n" "$rules" "${gave_up[nft]}" >>"$TMP/load.tsv"
 		elif [ $rc != 0 ]; then
-			fail "nft -f with $n rules failed (status $rc)"
+			fail_cmd "nft -f with $n rules failed (status $rc)"
 		else
-			in_ns nft get element inet cgfwbench host4 "{ $hit4 }" >/dev/null 2>"$TMP/cmd.err" ||
-				fail "nft -f reported success but $hit4 is not in the set"
+			in_ns "$NS" nft get element inet cgfwbench host4 "{ $hit4 }" >/dev/null 2>"$TMP/cmd.err" ||
+				fail_cmd "nft -f reported success but $hit4 is not in the set"
 			prev_ms[nft]=$ms prev_n[nft]=$n
 			printf 'nft\t%s\t%s\t%s\t\n' "$n" "$nn" "$ms" >>"$TMP/load.tsv"
 		fi
 		netns_del
 	fi
 done
-unset CGFW_BPFFS_ROOT
 
 cell() { # tool n -> table cell
 	awk -F'\t' -v t="$1" -v n="$2" '$1 == t && $2 == n { print $4 "\t" $5 }' "$TMP/load.tsv" | {
@@ -294,7 +243,7 @@ echo "BPF_PROG_RUN on TCP SYNs through cgfw's TC ingress program with 1 rule and
 echo "$([ "$SMOKE" = 1 ] && echo 2,000 || echo 100,000) tproxy rules, net of an empty TC program; the rules loaded through the CLI."
 echo
 "$TC_BENCH" "${SMOKE_ARG[@]}" --cgfw "$CGFW" >"$TMP/tc_bench.out" 2>"$TMP/cmd.err" ||
-	fail "tc_bench failed"
+	fail_cmd "tc_bench failed"
 echo '```'
 grep -v '^JSON ' "$TMP/tc_bench.out"
 echo '```'
@@ -379,7 +328,7 @@ EOF
 
 if command -v gnuplot >/dev/null; then
 	gnuplot -e "datafile='$OUT/lookup.dat'; outfile='$OUT/lookup.png'; subtitle='$KERNEL, $CPU'" \
-		"$HERE/lookup.gp" || fail "gnuplot could not draw $OUT/lookup.png"
+		"$HERE/lookup.gp" || fail_cmd "gnuplot could not draw $OUT/lookup.png"
 	PLOT=" and $OUT/lookup.png"
 else
 	PLOT=" (no plot: gnuplot not installed)"

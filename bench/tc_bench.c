@@ -23,12 +23,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,6 +37,7 @@
 
 #include <cgfw/ops.h>
 #include <cgfw/tc.h>
+#include "pkt.h"
 
 #ifndef CGFW_BIN
 #define CGFW_BIN "cgfw"
@@ -60,83 +58,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int lo_up(void)
+/* A TCP SYN (a new flow), without payload. */
+static int syn(struct pkt *k, int family, const char *src, const char *dst, uint16_t dport)
 {
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	const struct pkt_spec s = { .family = family, .src = src, .dst = dst, .proto = IPPROTO_TCP,
+				    .sport = 40000, .dport = dport, .tcp_flags = 0x02,
+				    .payload = "" };
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-static int listener(int family, const char *addr, uint16_t port)
-{
-	struct sockaddr_storage ss = {};
-	socklen_t len;
-	int fd = socket(family, SOCK_STREAM, 0), one = 1;
-
-	if (family == AF_INET) {
-		struct sockaddr_in *s = (void *)&ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s->sin_addr);
-		len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (void *)&ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &s->sin6_addr);
-		len = sizeof(*s);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0)
-		return -1;
-	return fd;
-}
-
-/* An Ethernet frame with a TCP SYN (a new flow). */
-static size_t syn(uint8_t *b, int family, const char *src, const char *dst, uint16_t dport)
-{
-	size_t l3 = 14, l4;
-
-	memset(b, 0, 128);
-	memcpy(b, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
-	if (family == 4) {
-		b[12] = 0x08;
-		b[l3] = 0x45;
-		b[l3 + 3] = 40;
-		b[l3 + 8] = 64;
-		b[l3 + 9] = 6;
-		inet_pton(AF_INET, src, b + l3 + 12);
-		inet_pton(AF_INET, dst, b + l3 + 16);
-		l4 = l3 + 20;
-	} else {
-		b[12] = 0x86;
-		b[13] = 0xdd;
-		b[l3] = 0x60;
-		b[l3 + 5] = 20;
-		b[l3 + 6] = 6;
-		b[l3 + 7] = 64;
-		inet_pton(AF_INET6, src, b + l3 + 8);
-		inet_pton(AF_INET6, dst, b + l3 + 24);
-		l4 = l3 + 40;
-	}
-	b[l4] = 0x9c;
-	b[l4 + 1] = 0x40; /* 40000 */
-	b[l4 + 2] = (uint8_t)(dport >> 8);
-	b[l4 + 3] = (uint8_t)dport;
-	b[l4 + 12] = 5 << 4;
-	b[l4 + 13] = 0x02; /* SYN */
-	b[l4 + 14] = 0xff;
-	return l4 + 20;
+	return pkt_build(&s, k);
 }
 
 struct probe {
@@ -185,6 +114,25 @@ static int measure(int fd, const uint8_t *pkt, size_t len, unsigned repeat, int 
 			}
 	*ret_ns = v[rounds / 2];
 	return 0;
+}
+
+/* Every probe through @fd, its ns per packet in @ns; 1 if a verdict is wrong. */
+static int measure_probes(int fd, const struct pkt *pkt, unsigned repeat, int rounds, double *ns,
+			  const char *with)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < NPROBES; i++) {
+		int v;
+
+		measure(fd, pkt[i].b, pkt[i].len, repeat, rounds, &ns[i], &v);
+		if (v != probes[i].verdict) {
+			fprintf(stderr, "tc_bench: %s: verdict %d with %s, expected %d\n",
+				probes[i].name, v, with, probes[i].verdict);
+			failed = 1;
+		}
+	}
+	return failed;
 }
 
 static int empty_prog(void)
@@ -266,13 +214,12 @@ int main(int argc, char **argv)
 	long nrules = 100000, written = 0;
 	unsigned repeat = 1000000;
 	int rounds = 5, smoke = 0, failed = 0, efd = -1, err;
-	char root[128], file[128];
+	char root[128], file[128], with[32];
 	struct cgfw_tc *tc = NULL;
 	struct cgfw_tc_prog *prog = NULL;
 	struct cgfw_tc_stats st;
 	double empty_ns = 0, one_ns[NPROBES] = {}, many_ns[NPROBES] = {}, load_s = 0;
-	uint8_t pkt[NPROBES][128];
-	size_t len[NPROBES];
+	struct pkt pkt[NPROBES];
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--smoke")) {
@@ -302,21 +249,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tc_bench: skipped: needs root\n");
 		return 77;
 	}
-	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0) {
-		perror("tc_bench: a network namespace of its own");
+	if (pkt_own_netns() < 0) {
+		fprintf(stderr, "tc_bench: no network namespace of its own\n");
 		return 1;
 	}
-	snprintf(root, sizeof(root), "/sys/fs/bpf/cgfw-bench-tc-%d", getpid());
+	/* Named as the test harness names a run's, so its reaper finds a killed run's. */
+	snprintf(root, sizeof(root), "/sys/fs/bpf/cgfw-test-%d-bench-tc_bench", getpid());
 	setenv("CGFW_BPFFS_ROOT", root, 1);
-	snprintf(file, sizeof(file), "/tmp/cgfw-tc-bench-%d.rules", getpid());
+	snprintf(file, sizeof(file), "/tmp/cgfw-test-%d-bench-tc_bench.rules", getpid());
 
-	if (listener(AF_INET, "127.0.0.1", 47193) < 0 || listener(AF_INET6, "::1", 47193) < 0) {
-		perror("tc_bench: listeners");
+	if (pkt_listener(AF_INET, SOCK_STREAM, "127.0.0.1", 47193) < 0 ||
+	    pkt_listener(AF_INET6, SOCK_STREAM, "::1", 47193) < 0)
 		return 1;
+	for (size_t i = 0; i < NPROBES; i++) {
+		if (syn(&pkt[i], probes[i].family, probes[i].src, probes[i].dst,
+			probes[i].dport) < 0)
+			return 1;
 	}
-	for (size_t i = 0; i < NPROBES; i++)
-		len[i] = syn(pkt[i], probes[i].family, probes[i].src, probes[i].dst,
-			     probes[i].dport);
 	efd = empty_prog();
 	if (efd < 0) {
 		perror("tc_bench: empty program");
@@ -341,21 +290,12 @@ int main(int argc, char **argv)
 		failed = 1;
 		goto out;
 	}
-	if (measure(efd, pkt[0], len[0], repeat, rounds, &empty_ns, &(int){ 0 }) < 0) {
+	if (measure(efd, pkt[0].b, pkt[0].len, repeat, rounds, &empty_ns, &(int){ 0 }) < 0) {
 		perror("tc_bench: BPF_PROG_RUN");
 		failed = 1;
 		goto out;
 	}
-	for (size_t i = 0; i < NPROBES; i++) {
-		int v;
-
-		measure(prog->ingress_fd, pkt[i], len[i], repeat, rounds, &one_ns[i], &v);
-		if (v != probes[i].verdict) {
-			fprintf(stderr, "tc_bench: %s: verdict %d with 1 rule, expected %d\n",
-				probes[i].name, v, probes[i].verdict);
-			failed = 1;
-		}
-	}
+	failed |= measure_probes(prog->ingress_fd, pkt, repeat, rounds, one_ns, "1 rule");
 
 	/* 2. The full rule set through the CLI, timed. */
 	err = write_rules(file, nrules, &written);
@@ -376,16 +316,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < NPROBES; i++) {
-		int v;
-
-		measure(prog->ingress_fd, pkt[i], len[i], repeat, rounds, &many_ns[i], &v);
-		if (v != probes[i].verdict) {
-			fprintf(stderr, "tc_bench: %s: verdict %d with %ld rules, expected %d\n",
-				probes[i].name, v, written, probes[i].verdict);
-			failed = 1;
-		}
-	}
+	snprintf(with, sizeof(with), "%ld rules", written);
+	failed |= measure_probes(prog->ingress_fd, pkt, repeat, rounds, many_ns, with);
 	err = cgfw_tc_open(CGFW_OPEN_LOCK | CGFW_OPEN_SHARED, &tc);
 	if (!err)
 		err = cgfw_tc_stats_get(tc, &st);

@@ -45,19 +45,19 @@ json_check "list shows the ingress-only allow rule" "$json" \
 	"[r for r in d['rules'] if r['cgroup'] == '$CG_REL' and r['prefix'] == '198.51.100.2' and r['direction'] == 'ingress' and r['action'] == 'allow']"
 start_server_in_cg "$CG" insrv --tcp 198.51.100.1:7070 --tcp '[2001:db8::1]:7070'
 expect_reach "ingress allow: client .2 connects to the server in the cgroup and gets its answer" \
-	from_server_ns tcp 198.51.100.1 7070 --source 198.51.100.2
-expect_blocked "ingress: client .3 is refused" from_server_ns tcp 198.51.100.1 7070 --source 198.51.100.3
-server_log insrv | grep -q '<- 198.51.100.2:' || fail "server log has no connection from .2"
-if server_log insrv | grep -q '<- 198.51.100.3:'; then
+	from_server_ns tcp 198.51.100.1 7070 --src 198.51.100.2
+expect_blocked "ingress: client .3 is refused" from_server_ns tcp 198.51.100.1 7070 --src 198.51.100.3
+server_log insrv | grep -q ' peer=198.51.100.2:' || fail "server log has no connection from .2"
+if server_log insrv | grep -q ' peer=198.51.100.3:'; then
 	fail "server accepted a connection from .3:"$'\n'"$(server_log insrv)"
 fi
 log "ok: server log shows .2 and not .3"
 expect_blocked "egress-only allow of 2001:db8::3 does not admit its new connections" \
-	from_server_ns tcp 2001:db8::1 7070 --source 2001:db8::3
+	from_server_ns tcp 2001:db8::1 7070 --src 2001:db8::3
 # The rule is ingress only: the workload itself cannot open connections to .2.
 expect_blocked "ingress-only allow does not open egress to .2" from_cg "$CG" tcp 198.51.100.2 8080
 
 must cgfw default allow --cgroup "$CG"
 expect_reach "default allow again: .3 connects in" \
-	from_server_ns tcp 198.51.100.1 7070 --source 198.51.100.3
+	from_server_ns tcp 198.51.100.1 7070 --src 198.51.100.3
 expect_reach "default allow again: cgroup reaches 2001:db8::2" from_cg "$CG" tcp 2001:db8::2 8080

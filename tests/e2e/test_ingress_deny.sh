@@ -14,11 +14,11 @@ setup
 start_server srv --tcp 198.51.100.3:8080 --tcp '[2001:db8::3]:8080'
 must cgfw attach "$CG"
 start_server_in_cg "$CG" insrv --tcp 198.51.100.1:7070
-expect_reach "before: .3 connects in" from_server_ns tcp 198.51.100.1 7070 --source 198.51.100.3
+expect_reach "before: .3 connects in" from_server_ns tcp 198.51.100.1 7070 --src 198.51.100.3
 
 must cgfw default deny --ingress --cgroup "$CG"
 expect_blocked "ingress default deny: .3 cannot connect in" \
-	from_server_ns tcp 198.51.100.1 7070 --source 198.51.100.3
+	from_server_ns tcp 198.51.100.1 7070 --src 198.51.100.3
 expect_reach "ingress default deny: the workload still connects out to .3" \
 	from_cg "$CG" tcp 198.51.100.3 8080
 expect_reach "ingress default deny: the workload still connects out to 2001:db8::3" \

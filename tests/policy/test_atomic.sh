@@ -13,16 +13,7 @@ start_server 198.51.100.2:8080
 start_server 198.51.100.3:8080
 
 P1=$WORK/p1.yaml
-cat >"$P1" <<EOF
-workloads:
-  - name: app
-    cgroup: $CG_REL
-    default: deny
-    egress:
-      - allow: 198.51.100.2
-        proto: tcp
-        ports: 8080
-EOF
+one_allow_policy "$P1" app "$CG_REL" # default deny, allow 198.51.100.2 tcp 8080
 must cgfw policy apply "$P1" >/dev/null
 expect_reach "$CG_REL" 198.51.100.2:8080
 expect_blocked "$CG_REL" 198.51.100.3:8080

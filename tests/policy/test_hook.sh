@@ -13,15 +13,7 @@
 source "$(dirname "$0")/lib.sh"
 setup
 
-cat >"$WORK/policy.yaml" <<EOF
-workloads:
-  - name: ctr
-    default: deny
-    egress:
-      - allow: 198.51.100.2
-        proto: tcp
-        ports: 8080
-EOF
+one_allow_policy "$WORK/policy.yaml" ctr # hook-only: default deny, allow 198.51.100.2 tcp 8080
 must cgfw policy apply "$WORK/policy.yaml" >/dev/null
 list_before=$(cgfw list --json)
 pins_before=$(cd "$CGFW_BPFFS_ROOT" && find . | sort)
@@ -35,9 +27,8 @@ hook() {
 # A process standing in for the container's init, in its own cgroup.
 start_init() { # CGROUP_REL
 	mkdir -p "$CG2/$1" || fail "cannot create $CG2/$1"
-	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 60' sh "$CG2/$1" &
-	INIT=$!
-	BG_PIDS+=($INIT)
+	bg /dev/null sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 60' sh "$CG2/$1"
+	INIT=$BGPID
 	for _ in $(seq 50); do
 		grep -q "^0::/$1\$" "/proc/$INIT/cgroup" 2>/dev/null && return 0
 		sleep 0.02

@@ -46,16 +46,7 @@ tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" . || fail "cannot tar the rootfs"
 out=$("${PODMAN[@]}" import "$WORK/rootfs.tar" "$IMAGE" 2>&1) || fail "podman import failed: $out"
 SCRIPT=$(container_script 198.51.100.2:8080 198.51.100.3:8080)
 
-cat >"$WORK/policy.yaml" <<EOF
-version: 1
-workloads:
-  - name: ctr-web
-    default: deny
-    egress:
-      - allow: 198.51.100.2
-        proto: tcp
-        ports: 8080
-EOF
+one_allow_policy "$WORK/policy.yaml" ctr-web # hook-only: default deny, allow 198.51.100.2 tcp 8080
 must cgfw policy apply "$WORK/policy.yaml" >/dev/null
 list_before=$(cgfw list --json)
 pins_before=$(cd "$CGFW_BPFFS_ROOT" && find . | sort)
@@ -68,13 +59,7 @@ out=$("${PODMAN[@]}" init "$ID-web" 2>&1) || fail "podman init failed: $out"
 # The runtime created it and ran createRuntime; its process has not run.
 CG_CTR="$ID-ctr/libpod-$CTR"
 [ -d "$CG2/$CG_CTR" ] || fail "no cgroup $CG2/$CG_CTR for the container"
-CID=$(cgroup_id "$CG_CTR")
-l=$(cgfw list --json)
-json_check "at init: the container's cgroup is attached, default deny" "$l" \
-	"[(a['default_ingress'], a['default_egress']) for a in d['attachments'] if a['cgroup'] == '$CG_CTR' and a['cgroup_id'] == $CID] == [('deny', 'deny')]"
-json_check "at init: its rules, origin policy" "$l" \
-	"[(r['prefix'], r['ports'], r['origin']) for r in d['rules'] if r['cgroup'] == '$CG_CTR'] == [('198.51.100.2', 8080, 'policy')]"
-[ -f "$CGFW_STATE_DIR/containers/$CTR.json" ] || fail "no container record at init"
+expect_container_enforced "at init" "$(cgfw list --json)" "$CG_CTR" "$CTR"
 out=$("${PODMAN[@]}" start -a "$ID-web" 2>&1) || fail "podman start failed: $out"
 assert_contains "the container reaches the allowed address" "$out" "198.51.100.2:8080 ok"
 assert_contains "the container does not reach the denied one" "$out" "198.51.100.3:8080 blocked"

@@ -61,16 +61,7 @@ wait_stopped() {
 	fail "container $1 did not stop"
 }
 
-cat >"$WORK/policy.yaml" <<EOF
-version: 1
-workloads:
-  - name: ctr-web
-    default: deny
-    egress:
-      - allow: 198.51.100.2
-        proto: tcp
-        ports: 8080
-EOF
+one_allow_policy "$WORK/policy.yaml" ctr-web # hook-only: default deny, allow 198.51.100.2 tcp 8080
 must cgfw policy apply "$WORK/policy.yaml" >/dev/null
 list_before=$(cgfw list --json)
 pins_before=$(cd "$CGFW_BPFFS_ROOT" && find . | sort)
@@ -80,13 +71,8 @@ make_bundle web ctr-web || fail "cannot make bundle web"
 "${RUNC[@]}" create --bundle "$WORK/b-web" web >"$WORK/web.out" 2>"$WORK/web.err" </dev/null ||
 	fail "runc create failed: $(cat "$WORK/web.err")"
 # Created, not started: the hook has enforced the policy before the process runs.
-CID=$(cgroup_id "$ID-ctr/web")
 l=$(cgfw list --json)
-json_check "at create: the container's cgroup is attached, default deny" "$l" \
-	"[(a['default_ingress'], a['default_egress']) for a in d['attachments'] if a['cgroup'] == '$ID-ctr/web' and a['cgroup_id'] == $CID] == [('deny', 'deny')]"
-json_check "at create: its rules, origin policy" "$l" \
-	"[(r['prefix'], r['ports'], r['origin']) for r in d['rules'] if r['cgroup'] == '$ID-ctr/web'] == [('198.51.100.2', 8080, 'policy')]"
-[ -f "$CGFW_STATE_DIR/containers/web.json" ] || fail "no container record at create"
+expect_container_enforced "at create" "$l" "$ID-ctr/web" web
 json_check "policy show lists the container" "$(cgfw policy show --json)" \
 	"d['workloads'][0]['containers'] == [{'id': 'web', 'cgroup': '$ID-ctr/web'}]"
 # While it runs, its workload cannot be dropped, and re-applying changes nothing.

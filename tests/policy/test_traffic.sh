@@ -16,17 +16,7 @@ start_server 198.51.100.3:8080
 expect_reach "$CG_REL" 198.51.100.2:8080
 expect_reach "$CG_REL" 198.51.100.3:8080
 
-cat >"$WORK/web.yaml" <<EOF
-version: 1
-workloads:
-  - name: web
-    cgroup: $CG_REL
-    default: deny
-    egress:
-      - allow: 198.51.100.2
-        proto: tcp
-        ports: 8080
-EOF
+one_allow_policy "$WORK/web.yaml" web "$CG_REL" # default deny, allow 198.51.100.2 tcp 8080
 must cgfw policy apply "$WORK/web.yaml" >/dev/null
 expect_reach "$CG_REL" 198.51.100.2:8080
 expect_blocked "$CG_REL" 198.51.100.2:8081  # same address, other port

@@ -4,7 +4,7 @@
  *
  * Table-driven, after Katran's packet fixtures: each case sets the rules and
  * the cgroup's defaults, then runs its steps in order; each step is a packet
- * (described, built byte by byte), a direction, the verdict the program must
+ * (described, built by tests/lib/pkt.c), a direction, the verdict the program must
  * return (1 pass, 0 drop) and the reason it must count in cgfw_stats. Steps
  * within a case share the flow table, so "egress first, then its reply" is
  * two steps.
@@ -20,7 +20,9 @@
  * CGFW_PROG_VERBOSE=1 prints every step's verdict.
  *
  * Needs root (CAP_BPF, CAP_SYS_ADMIN): exits 77 (skipped) otherwise. The
- * state lives under its own CGFW_BPFFS_ROOT and is removed at the end.
+ * state lives under its own CGFW_BPFFS_ROOT, named as the shell harness names
+ * a run's (/sys/fs/bpf/cgfw-test-PID-prog-cgroup_skb, so that its reaper
+ * removes what a killed run left), and is removed at the end.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +44,7 @@
 #include <cgfw/cgroup.h>
 #include <cgfw/ops.h>
 #include "cgfw_cgroup.skel.h"
+#include "pkt.h"
 
 #define CGID  0x7e57c0de0001ull /* the cgroup the program instance enforces */
 #define OTHER 0x7e57c0de0002ull /* another attached cgroup */
@@ -49,183 +52,22 @@
 #define L4 "192.0.2.1"	 /* the workload's own addresses */
 #define L6 "2001:db8::1"
 
-/* ---- packets -------------------------------------------------------------- */
-
-enum frag { NOFRAG, FIRST, LATER };
-
-struct pkt {
-	int family;	   /* 4, 6, or 0 for a non-IP (ARP) frame */
-	const char *src, *dst;
-	int proto;	   /* IPPROTO_* */
-	uint16_t sport, dport;
-	enum frag frag;
-	uint8_t v4_opts;   /* IPv4 option bytes (multiple of 4, at most 40) */
-	uint8_t ext[8];	   /* IPv6 extension headers (HOP, DST, ...) before L4, X_END-terminated */
-	int cut;	   /* keep only this many bytes after the Ethernet header */
-	struct {
-		uint8_t set, off, val;
-	} poke;		   /* then overwrite the byte at IP header + off */
-};
+/* ---- packets (tests/lib/pkt.h) ----------------------------------------------- */
 
 #define V4(s, d)      .family = 4, .src = (s), .dst = (d)
 #define V6(s, d)      .family = 6, .src = (s), .dst = (d)
-#define TCP(sp, dp)   .proto = IPPROTO_TCP, .sport = (sp), .dport = (dp)
+#define TCP(sp, dp)   .proto = IPPROTO_TCP, .sport = (sp), .dport = (dp), .tcp_flags = 0x02
 #define UDP(sp, dp)   .proto = IPPROTO_UDP, .sport = (sp), .dport = (dp)
-#define ICMP4	      .proto = IPPROTO_ICMP
-#define ICMP6	      .proto = IPPROTO_ICMPV6
+#define ICMP4	      .proto = IPPROTO_ICMP, .icmp_type = 8
+#define ICMP6	      .proto = IPPROTO_ICMPV6, .icmp_type = 128
 #define EXT(...)      .ext = { __VA_ARGS__ }
-#define POKE(o, v)    .poke = { 1, (o), (v) }
-/* IPv6 extension headers by name (IPPROTO_HOPOPTS is 0, so not the numbers). */
-enum { X_END, HOP, RTG, DST, FRG, AUTH };
-
-static int ext_proto(int x)
-{
-	static const int num[] = { [HOP] = IPPROTO_HOPOPTS, [RTG] = IPPROTO_ROUTING,
-				   [DST] = IPPROTO_DSTOPTS, [FRG] = IPPROTO_FRAGMENT,
-				   [AUTH] = IPPROTO_AH };
-
-	return num[x];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/* The L4 header; a later fragment carries the same bytes as plain data, so
- * a program that wrongly reads "ports" there would find the rule's port. */
-static size_t put_l4(uint8_t *p, const struct pkt *k)
-{
-	switch (k->proto) {
-	case IPPROTO_TCP:
-		put16(p, k->sport);
-		put16(p + 2, k->dport);
-		p[12] = 5 << 4; /* data offset */
-		p[13] = 0x02;	/* SYN */
-		put16(p + 14, 64240);
-		return 20;
-	case IPPROTO_UDP:
-		put16(p, k->sport);
-		put16(p + 2, k->dport);
-		put16(p + 4, 8 + 16);
-		return 8;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		p[0] = k->proto == IPPROTO_ICMP ? 8 : 128; /* echo request */
-		put16(p + 4, 0x1234);
-		put16(p + 6, 1);
-		return 8;
-	}
-	return 0;
-}
-
-/* IPv6 extension header @type at @p, followed by @next. Returns its length. */
-static size_t put_ext(uint8_t *p, int type, int next, enum frag frag)
-{
-	p[0] = (uint8_t)next;
-	switch (type) {
-	case FRG:
-		/* offset in 8-byte units << 3 | M flag */
-		put16(p + 2, frag == LATER ? (uint16_t)(185 << 3) : 0x0001);
-		put16(p + 4, 0xcafe);
-		return 8;
-	case AUTH:
-		p[1] = 4; /* (4 + 2) * 4 = 24 bytes: SPI, sequence, 12-byte ICV */
-		put16(p + 4, 0x0000);
-		put16(p + 6, 0x0100);
-		return 24;
-	case DST:
-		p[1] = 1; /* 16 bytes: a PadN option of 14 */
-		p[2] = 1;
-		p[3] = 12;
-		return 16;
-	case RTG:
-		p[1] = 0; /* 8 bytes, segments left 0 */
-		p[2] = 4;
-		return 8;
-	default: /* hop-by-hop: PadN of 6 */
-		p[1] = 0;
-		p[2] = 1;
-		p[3] = 4;
-		return 8;
-	}
-}
-
-/* Build an Ethernet frame for @k into @buf; returns its length. */
-static size_t build(const struct pkt *k, uint8_t *buf, size_t cap)
-{
-	uint8_t *ip = buf + ETH_HLEN, *l4;
-	size_t len, hl;
-
-	memset(buf, 0, cap);
-	buf[6] = 0x02; /* a locally administered source MAC; destination 00:..:00 */
-	if (k->family == 0) {
-		put16(buf + 12, ETH_P_ARP);
-		put16(ip, 1);
-		put16(ip + 2, ETH_P_IP);
-		ip[4] = 6;
-		ip[5] = 4;
-		put16(ip + 6, 1);
-		return ETH_HLEN + 28;
-	}
-	if (k->family == 4) {
-		put16(buf + 12, ETH_P_IP);
-		hl = 20 + k->v4_opts;
-		ip[0] = (uint8_t)(0x40 | hl / 4);
-		put16(ip + 4, 0x4242);
-		if (k->frag == FIRST)
-			put16(ip + 6, 0x2000); /* MF, offset 0 */
-		else if (k->frag == LATER)
-			put16(ip + 6, 185); /* offset 1480, last fragment */
-		ip[8] = 64;
-		ip[9] = (uint8_t)k->proto;
-		ck_assert_int_eq(inet_pton(AF_INET, k->src, ip + 12), 1);
-		ck_assert_int_eq(inet_pton(AF_INET, k->dst, ip + 16), 1);
-		memset(ip + 20, 1, k->v4_opts); /* NOPs */
-		l4 = ip + hl;
-		len = hl + put_l4(l4, k) + 16;
-		put16(ip + 2, (uint16_t)len);
-		put16(ip + 10, csum(ip, hl));
-	} else {
-		int n = 0, next;
-
-		put16(buf + 12, ETH_P_IPV6);
-		ip[0] = 0x60;
-		ip[7] = 64;
-		ck_assert_int_eq(inet_pton(AF_INET6, k->src, ip + 8), 1);
-		ck_assert_int_eq(inet_pton(AF_INET6, k->dst, ip + 24), 1);
-		while (n < 8 && k->ext[n] != X_END)
-			n++;
-		ip[6] = (uint8_t)(n ? ext_proto(k->ext[0]) : k->proto);
-		l4 = ip + 40;
-		for (int i = 0; i < n; i++) {
-			next = i + 1 < n ? ext_proto(k->ext[i + 1]) : k->proto;
-			l4 += put_ext(l4, k->ext[i], next, k->frag);
-		}
-		len = (size_t)(l4 - ip) + put_l4(l4, k) + 16;
-		put16(ip + 4, (uint16_t)(len - 40));
-	}
-	ck_assert_uint_le(ETH_HLEN + len, cap);
-	if (k->poke.set)
-		ip[k->poke.off] = k->poke.val;
-	if (k->cut)
-		len = (size_t)k->cut;
-	return ETH_HLEN + len;
-}
+#define FIRST	      PKT_FIRST
+#define LATER	      PKT_LATER
+#define HOP	      PKT_HOP
+#define RTG	      PKT_RTG
+#define DST	      PKT_DST
+#define FRG	      PKT_FRG
+#define AUTH	      PKT_AUTH
 
 /* ---- rules ---------------------------------------------------------------- */
 
@@ -254,7 +96,7 @@ struct rule_spec {
 struct step {
 	const char *desc;
 	int dir;
-	struct pkt pkt;
+	struct pkt_spec pkt;
 	int pass;   /* expected return value: 1 pass, 0 drop */
 	int reason; /* enum cgfw_reason counted */
 };
@@ -584,13 +426,13 @@ static const struct test_case cases[] = {
 		{ DENY(CG, "198.51.100.0/24", "tcp", "22", OUT) },
 		{
 			{ "4 bytes of options, tcp 22",
-			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 22), .v4_opts = 4 },
+			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 22), .ip_opts = 4 },
 			  DROP(DROP_RULE) },
 			{ "40 bytes of options, tcp 22",
-			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 22), .v4_opts = 40 },
+			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 22), .ip_opts = 40 },
 			  DROP(DROP_RULE) },
 			{ "40 bytes of options, tcp 2222",
-			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 2222), .v4_opts = 40 },
+			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 2222), .ip_opts = 40 },
 			  PASS(ALLOW_DEFAULT) },
 		},
 	},
@@ -627,16 +469,16 @@ static const struct test_case cases[] = {
 			/* (The kernel refuses to BPF_PROG_RUN an IP EtherType with less than a
 			 * whole IP header, so unreadable headers are made malformed instead.) */
 			{ "IPv4 header length 16 (IHL 4): unparsed",
-			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 80), POKE(0, 0x44) },
+			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 80), .ihl = 4 },
 			  PASS(UNPARSED) },
 			{ "version 6 under the IPv4 EtherType: unparsed",
-			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 80), POKE(0, 0x65) },
+			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 80), .version = 6 },
 			  PASS(UNPARSED) },
 			{ "version 4 under the IPv6 EtherType: unparsed",
-			  EG, { V6(L6, "2001:db8:ffff::1"), TCP(40000, 80), POKE(0, 0x40) },
+			  EG, { V6(L6, "2001:db8:ffff::1"), TCP(40000, 80), .version = 4 },
 			  PASS(UNPARSED) },
 			{ "IHL 15, options cut short, denied address",
-			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 80), POKE(0, 0x4f) },
+			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 80), .ihl = 15 },
 			  DROP(DROP_RULE) },
 			{ "tcp header cut to 2 bytes, denied address",
 			  EG, { V4(L4, "198.51.100.5"), TCP(40000, 80), .cut = 22 },
@@ -659,7 +501,7 @@ static const struct test_case cases[] = {
 		{ ALLOW(CG, "203.0.113.0/24", "tcp", "443", OUT) },
 		{
 			{ "IPv4 header length 16 (IHL 4)",
-			  EG, { V4(L4, "203.0.113.5"), TCP(40000, 443), POKE(0, 0x44) },
+			  EG, { V4(L4, "203.0.113.5"), TCP(40000, 443), .ihl = 4 },
 			  DROP(UNPARSED) },
 			{ "tcp header cut: port unknown, port allow does not match",
 			  EG, { V4(L4, "203.0.113.5"), TCP(40000, 443), .cut = 22 },
@@ -842,12 +684,15 @@ static void run_step(const struct test_case *tc, const struct step *s)
 {
 	struct cgfw_stat_val before[CGFW_DIR_COUNT * CGFW_R_COUNT];
 	struct cgfw_stat_val after[CGFW_DIR_COUNT * CGFW_R_COUNT];
-	uint8_t frame[512];
-	size_t len = build(&s->pkt, frame, sizeof(frame));
+	struct pkt frame;
+	size_t len;
 	int got, slot = s->dir * CGFW_R_COUNT + s->reason;
 
+	ck_assert_msg(pkt_build(&s->pkt, &frame) == 0, "[%s] %s: cannot build the packet",
+		      tc->desc, s->desc);
+	len = frame.len;
 	read_stats(before);
-	got = run(s->dir, frame, len, s->desc);
+	got = run(s->dir, frame.b, len, s->desc);
 	read_stats(after);
 	if (getenv("CGFW_PROG_VERBOSE"))
 		fprintf(stderr, "[%s] %s: %s (%zu bytes)\n", tc->desc, s->desc,
@@ -940,11 +785,12 @@ START_TEST(test_seen_recorded)
 	to_rule(&spec, &r);
 	ck_assert_int_eq(cgfw_rules_update(st, &r, 1, true, NULL, NULL), 1);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		uint8_t frame[512];
+		struct pkt frame;
 
 		run_step(&tc, &steps[i]);
+		ck_assert_int_eq(pkt_build(&steps[i].pkt, &frame), 0);
 		if (steps[i].dir == EG)
-			want_bytes += build(&steps[i].pkt, frame, sizeof(frame)) - ETH_HLEN;
+			want_bytes += frame.len - ETH_HLEN;
 	}
 	ck_assert_msg(cgfw_seen_list(st, CGID, &seen, &n) == 0, "%s", cgfw_errmsg());
 	for (size_t i = 0; i < n; i++) {
@@ -979,7 +825,7 @@ static int setup_state(void)
 	char path[PATH_MAX + 32];
 	int err;
 
-	snprintf(root, sizeof(root), "/sys/fs/bpf/cgfw-test-prog-%d", (int)getpid());
+	snprintf(root, sizeof(root), "/sys/fs/bpf/cgfw-test-%d-prog-cgroup_skb", (int)getpid());
 	setenv("CGFW_BPFFS_ROOT", root, 1);
 	cgfw_reset(); /* a leftover of an earlier run with the same pid */
 

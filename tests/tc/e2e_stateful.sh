@@ -5,36 +5,35 @@
 # only to the interface's own addresses (kept in sync), --no-ssh; inbound
 # rules; DHCP replies; ICMP echo only with --icmp; tproxy still works;
 # attaching again without --stateful opens the interface again.
-CGFW=$1 PEER=$2 TC_TEST_NAME=st
-. "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 setup_pair
 # A second address on the server, reached through it, that is not the interface's.
 S ip addr add 198.51.100.77/32 dev lo
 check "attach --stateful" cgfw tc attach "$VS" --stateful
-cgfw tc list --json >"$TMPD/tc.json"
+cgfw tc list --json >"$WORK/tc.json"
 check "tc list shows stateful, ssh on, the interface's addresses" python3 -c '
 import json, sys
 i = json.load(open(sys.argv[1]))["interfaces"][0]
 assert i["stateful"] and i["ssh"] and not i["icmp"] and i["live"], i
 assert "192.0.2.2" in i["addresses"] and "2001:db8:1::2" in i["addresses"], i
 assert "198.51.100.77" not in i["addresses"], i
-' "$TMPD/tc.json"
+' "$WORK/tc.json"
 
-listen S "$TMPD/s7000" tcp 0.0.0.0 7000 --timeout 30
-listen S "$TMPD/s7003" udp 0.0.0.0 7003 --timeout 30
-listen S "$TMPD/s22" tcp 0.0.0.0 22 --timeout 30
-listen S "$TMPD/s22v6" tcp :: 22 --timeout 30
-listen S "$TMPD/s68" udp 0.0.0.0 68 --timeout 30
-listen C "$TMPD/c7001" tcp 192.0.2.1 7001 --timeout 30
-listen C "$TMPD/c7002" udp 192.0.2.1 7002 --timeout 30
+listen S "$WORK/s7000" tcp 0.0.0.0 7000 --timeout 30
+listen S "$WORK/s7003" udp 0.0.0.0 7003 --timeout 30
+listen S "$WORK/s22" tcp 0.0.0.0 22 --timeout 30
+listen S "$WORK/s22v6" tcp :: 22 --timeout 30
+listen S "$WORK/s68" udp 0.0.0.0 68 --timeout 30
+listen C "$WORK/c7001" tcp 192.0.2.1 7001 --timeout 30
+listen C "$WORK/c7002" udp 192.0.2.1 7002 --timeout 30
 
 d0=$(counter drop_unsolicited)
 expect_rc 3 "unsolicited TCP connection to a listening port is dropped" \
 	C "$PEER" connect tcp 192.0.2.2 7000 --timeout 2
-lacks "$TMPD/s7000" "CONN" "the server's listener never saw it"
+lacks "$WORK/s7000" "CONN" "the server's listener never saw it"
 expect_rc 3 "unsolicited UDP to a bound port is dropped" C "$PEER" connect udp 192.0.2.2 7003 --timeout 1
-lacks "$TMPD/s7003" "DGRAM" "the server's UDP socket never saw it"
+lacks "$WORK/s7003" "DGRAM" "the server's UDP socket never saw it"
 d1=$(counter drop_unsolicited)
 [ "$d1" -gt "$d0" ] && ok "drop_unsolicited counted ($d0 -> $d1)" || not_ok "drop_unsolicited not counted"
 
@@ -43,10 +42,10 @@ check "outbound UDP, connected socket: the reply passes" S "$PEER" connect udp 1
 check "outbound UDP, unconnected socket: the reply passes" \
 	S "$PEER" connect udp 192.0.2.1 7002 --unconnected
 
-C "$PEER" connect tcp 192.0.2.2 22 >"$TMPD/ssh1" 2>&1
-contains "$TMPD/ssh1" "REPLY ORIGDST 192.0.2.2 22" "ssh to the interface's address passes"
-C "$PEER" connect tcp 2001:db8:1::2 22 >"$TMPD/ssh2" 2>&1
-contains "$TMPD/ssh2" "REPLY ORIGDST 2001:db8:1::2 22" "ssh to the interface's IPv6 address passes"
+C "$PEER" connect tcp 192.0.2.2 22 >"$WORK/ssh1" 2>&1
+contains "$WORK/ssh1" "REPLY ORIGDST 192.0.2.2 22" "ssh to the interface's address passes"
+C "$PEER" connect tcp 2001:db8:1::2 22 >"$WORK/ssh2" 2>&1
+contains "$WORK/ssh2" "REPLY ORIGDST 2001:db8:1::2 22" "ssh to the interface's IPv6 address passes"
 expect_rc 3 "ssh to another address of the host (198.51.100.77) is dropped" \
 	C "$PEER" connect tcp 198.51.100.77 22 --timeout 2
 
@@ -56,7 +55,7 @@ expect_rc 3 "a new address is not an ssh address before the sync" \
 	C "$PEER" connect tcp 192.0.2.3 22 --timeout 1
 check "tc sync" cgfw tc sync
 check "after tc sync, ssh to the new address passes" C "$PEER" connect tcp 192.0.2.3 22
-bg S "$TMPD/watch" "$CGFW" tc sync --watch
+bg -n "$SNS" "$WORK/watch" "$CGFW" tc sync --watch
 WATCH=$BGPID
 sleep 0.5
 S ip addr add 192.0.2.4/24 dev "$VS"
@@ -66,15 +65,15 @@ for i in $(seq 1 30); do
 	sleep 0.1
 done
 check "tc sync --watch follows a new address" C "$PEER" connect tcp 192.0.2.4 22
-cgfw tc list --json >"$TMPD/tc.json"
-lacks "$TMPD/tc.json" '"192.0.2.3"' "tc sync --watch dropped the removed address"
+cgfw tc list --json >"$WORK/tc.json"
+lacks "$WORK/tc.json" '"192.0.2.3"' "tc sync --watch dropped the removed address"
 stop "$WATCH"
 rc=$?
 [ "$rc" = 0 ] && ok "tc sync --watch exits 0 on SIGINT" || not_ok "tc sync --watch exit $rc on SIGINT"
 
 # DHCP client replies (udp 67 -> 68) pass.
 C "$PEER" connect udp 192.0.2.2 68 --sport 67 --timeout 2 >/dev/null 2>&1
-contains "$TMPD/s68" "DGRAM peer=192.0.2.1:67" "a DHCP reply (udp 67 -> 68) reached the host"
+contains "$WORK/s68" "DGRAM peer=192.0.2.1:67" "a DHCP reply (udp 67 -> 68) reached the host"
 
 # Inbound rules.
 check "inbound add tcp 192.0.2.2 7000" cgfw inbound add --dst 192.0.2.2 --proto tcp --ports 7000
@@ -91,9 +90,9 @@ import json, sys; r = json.load(sys.stdin)[\"rules\"]; assert len(r) == 1 and r[
 # tproxy still intercepts on a stateful interface.
 check "tproxy add on the stateful interface" \
 	cgfw tproxy add --dst 198.51.100.0/24 --proto tcp --ports 80 --to 127.0.0.1:9000
-listen S "$TMPD/tp" tcp 127.0.0.1 9000 --transparent --timeout 30
-C "$PEER" connect tcp 198.51.100.10 80 >"$TMPD/tpc" 2>&1
-contains "$TMPD/tpc" "REPLY ORIGDST 198.51.100.10 80" "stateful: a tproxy rule admits and intercepts"
+listen S "$WORK/tp" tcp 127.0.0.1 9000 --transparent --timeout 30
+C "$PEER" connect tcp 198.51.100.10 80 >"$WORK/tpc" 2>&1
+contains "$WORK/tpc" "REPLY ORIGDST 198.51.100.10 80" "stateful: a tproxy rule admits and intercepts"
 
 # ICMP echo only with --icmp.
 expect_rc 3 "ping without --icmp is dropped" C "$PEER" ping 192.0.2.2 --timeout 1

@@ -11,18 +11,16 @@
  * as drop_assign (and one that found none as drop_no_listener). The e2e tests
  * show the real interception.
  *
- * Runs in its own network namespace (listeners, routes) and its own bpffs
- * root ($CGFW_BPFFS_ROOT, else /sys/fs/bpf/cgfw-test-prog-PID).
+ * The packets come from tests/lib/pkt.c. Runs in its own network namespace
+ * (listeners, routes) and its own bpffs root ($CGFW_BPFFS_ROOT, else
+ * /sys/fs/bpf/cgfw-test-PID-tc-prog_packets, named as the shell harness names
+ * a run's so that its reaper removes what a killed run left).
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,205 +30,10 @@
 
 #include <cgfw/ops.h>
 #include <cgfw/tc.h>
+#include "pkt.h"
 
 #define PASS ((int)TC_ACT_UNSPEC)
 #define DROP ((int)TC_ACT_SHOT)
-
-/* ---- packets ------------------------------------------------------------------ */
-
-enum { P = 1, S, I, N, E }; /* plain, stateful, stateful+icmp, stateful+no-ssh, egress */
-
-struct spec {
-	int family; /* 4, 6; 0: an ARP frame */
-	const char *src, *dst;
-	uint8_t proto;
-	uint16_t sport, dport;
-	uint8_t flags; /* TCP flags */
-	int ip_opts; /* IPv4: bytes of options */
-	int ext; /* IPv6: hop-by-hop + destination options headers before L4 */
-	int frag; /* 1: first fragment, 2: a later one */
-	int cut; /* keep only this many bytes (0: all) */
-	int bad_ihl, bad_version; /* bad_ihl: this header length in words (0: right) */
-	uint8_t icmp_type;
-	bool no_csum; /* UDP over IPv4 without checksum */
-};
-
-struct pkt {
-	uint8_t b[512];
-	size_t len;
-	size_t l3, l4;
-};
-
-static uint32_t sum16(const void *d, size_t n, uint32_t s)
-{
-	const uint8_t *p = d;
-
-	for (; n > 1; n -= 2, p += 2)
-		s += (uint32_t)(p[0] << 8 | p[1]);
-	if (n)
-		s += (uint32_t)(p[0] << 8);
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-static uint16_t l4_csum(const struct pkt *k, int family, uint8_t proto, size_t l4len)
-{
-	uint32_t s = 0;
-	uint8_t ph[4];
-
-	if (family == 4)
-		s = sum16(k->b + k->l3 + 12, 8, 0);
-	else
-		s = sum16(k->b + k->l3 + 8, 32, 0);
-	ph[0] = 0;
-	ph[1] = proto;
-	ph[2] = (uint8_t)(l4len >> 8);
-	ph[3] = (uint8_t)l4len;
-	s = sum16(ph, 4, s);
-	return fold(sum16(k->b + k->l4, l4len, s));
-}
-
-static void build(const struct spec *sp, struct pkt *k)
-{
-	uint8_t *b = k->b, nexthdr;
-	size_t off = 14, l4len = 0;
-
-	memset(k, 0, sizeof(*k));
-	memcpy(b, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
-	if (!sp->family) {
-		b[12] = 0x08;
-		b[13] = 0x06; /* ARP */
-		memset(b + 14, 0, 28);
-		k->len = 42;
-		return;
-	}
-	k->l3 = off;
-	if (sp->family == 4) {
-		size_t hl = 20 + (size_t)sp->ip_opts;
-
-		b[12] = 0x08;
-		b[13] = 0x00;
-		b[off] = (uint8_t)((sp->bad_version ? 6 : 4) << 4 |
-				   (sp->bad_ihl ? (size_t)sp->bad_ihl : hl / 4));
-		b[off + 8] = 64;
-		b[off + 9] = sp->proto;
-		b[off + 4] = 0x12;
-		b[off + 5] = 0x34;
-		if (sp->frag == 1)
-			b[off + 6] = 0x20; /* MF, offset 0 */
-		else if (sp->frag == 2)
-			b[off + 7] = 185; /* offset 185 * 8 */
-		inet_pton(AF_INET, sp->src, b + off + 12);
-		inet_pton(AF_INET, sp->dst, b + off + 16);
-		memset(b + off + 20, 1, (size_t)sp->ip_opts); /* NOP options */
-		k->l4 = off + hl;
-	} else {
-		b[12] = 0x86;
-		b[13] = 0xdd;
-		b[off] = 0x60;
-		b[off + 7] = 64;
-		inet_pton(AF_INET6, sp->src, b + off + 8);
-		inet_pton(AF_INET6, sp->dst, b + off + 24);
-		off += 40;
-		nexthdr = 0;
-		/* hop-by-hop first (it must be), then destination options, each 8 bytes of PadN */
-		{
-			uint8_t *prev = b + k->l3 + 6;
-
-			for (int i = 0; i < sp->ext; i++) {
-				*prev = i == 0 ? 0 : 60;
-				b[off + 1] = 0;
-				b[off + 2] = 1; /* PadN */
-				b[off + 3] = 4;
-				prev = b + off;
-				off += 8;
-			}
-			if (sp->frag) {
-				*prev = 44;
-				b[off + 2] = sp->frag == 2 ? 0x05 : 0x00; /* offset 0x5c8 >> 3 */
-				b[off + 3] = sp->frag == 2 ? 0xc8 : 0x01; /* M flag on the first */
-				b[off + 7] = 0x42;
-				prev = b + off;
-				off += 8;
-			}
-			*prev = sp->proto;
-		}
-		(void)nexthdr;
-		k->l4 = off;
-	}
-	off = k->l4;
-	if (sp->frag == 2) {
-		memcpy(b + off, "later fragment data", 19);
-		l4len = 19;
-	} else if (sp->proto == 6) {
-		b[off] = (uint8_t)(sp->sport >> 8);
-		b[off + 1] = (uint8_t)sp->sport;
-		b[off + 2] = (uint8_t)(sp->dport >> 8);
-		b[off + 3] = (uint8_t)sp->dport;
-		b[off + 4] = 0x11;
-		b[off + 12] = 5 << 4;
-		b[off + 13] = sp->flags;
-		b[off + 14] = 0xff;
-		memcpy(b + off + 20, "test", 4);
-		l4len = 24;
-	} else if (sp->proto == 17) {
-		b[off] = (uint8_t)(sp->sport >> 8);
-		b[off + 1] = (uint8_t)sp->sport;
-		b[off + 2] = (uint8_t)(sp->dport >> 8);
-		b[off + 3] = (uint8_t)sp->dport;
-		b[off + 5] = 12;
-		memcpy(b + off + 8, "test", 4);
-		l4len = 12;
-	} else if (sp->proto == 1 || sp->proto == 58) {
-		b[off] = sp->icmp_type;
-		memcpy(b + off + 8, "test", 4);
-		l4len = 12;
-	} else {
-		memcpy(b + off, "other protocol", 14);
-		l4len = 14;
-	}
-	k->len = off + l4len;
-	if (sp->family == 4) {
-		size_t tot = k->len - k->l3;
-
-		b[k->l3 + 2] = (uint8_t)(tot >> 8);
-		b[k->l3 + 3] = (uint8_t)tot;
-		if (!sp->bad_ihl) {
-			uint16_t c = fold(sum16(b + k->l3, k->l4 - k->l3, 0));
-
-			b[k->l3 + 10] = (uint8_t)(c >> 8);
-			b[k->l3 + 11] = (uint8_t)c;
-		}
-	} else {
-		size_t pl = k->len - k->l3 - 40;
-
-		b[k->l3 + 4] = (uint8_t)(pl >> 8);
-		b[k->l3 + 5] = (uint8_t)pl;
-	}
-	if (sp->frag != 2) {
-		size_t co = sp->proto == 6 ? 16 : sp->proto == 17 ? 6 : 2;
-		uint16_t c = 0;
-
-		if (sp->proto == 6 || (sp->proto == 17 && !sp->no_csum) || sp->proto == 58)
-			c = l4_csum(k, sp->family, sp->proto, l4len);
-		else if (sp->proto == 1)
-			c = fold(sum16(b + off, l4len, 0));
-		if (sp->proto == 17 && c == 0 && !sp->no_csum)
-			c = 0xffff; /* a computed 0 is sent as all ones */
-		if (sp->proto == 6 || sp->proto == 17 || sp->proto == 1 || sp->proto == 58) {
-			b[off + co] = (uint8_t)(c >> 8);
-			b[off + co + 1] = (uint8_t)c;
-		}
-	}
-	if (sp->cut)
-		k->len = (size_t)sp->cut;
-}
 
 /* ---- what came out ------------------------------------------------------------------- */
 
@@ -242,65 +45,53 @@ struct expect_out {
 	bool csum_zero; /* UDP checksum must still be 0 */
 };
 
-static int check_out(const struct spec *sp, const struct expect_out *x, uint8_t *out, size_t len,
+static int check_out(const struct pkt *in, const struct expect_out *x, uint8_t *out, size_t len,
 		     char *why, size_t wn)
 {
-	struct pkt k = {};
 	uint8_t want[16];
-	size_t aoff, l4len;
-	uint16_t port, c;
+	size_t aoff, l4 = in->l4;
+	uint16_t port;
 
-	memcpy(k.b, out, len < sizeof(k.b) ? len : sizeof(k.b));
-	k.len = len;
-	k.l3 = 14;
-	if (sp->family == 4) {
-		k.l4 = 14 + 20 + (size_t)sp->ip_opts;
-		aoff = k.l3 + (x->src ? 12 : 16);
+	if (len < l4 + 8)
+		return snprintf(why, wn, "%zu bytes came out", len), -1;
+	if (in->family == 4) {
+		aoff = in->l3 + (x->src ? 12 : 16);
 		inet_pton(AF_INET, x->addr, want);
-		if (memcmp(k.b + aoff, want, 4))
+		if (memcmp(out + aoff, want, 4))
 			return snprintf(why, wn, "IPv4 %s address not rewritten",
 					x->src ? "source" : "destination"),
 			       -1;
-		if (fold(sum16(k.b + k.l3, k.l4 - k.l3, 0)) != 0)
+		if (!pkt_ip_csum_ok(in, out, len))
 			return snprintf(why, wn, "IPv4 header checksum wrong"), -1;
 	} else {
-		k.l4 = 14 + 40 + 8 * (size_t)sp->ext;
-		aoff = k.l3 + (x->src ? 8 : 24);
+		aoff = in->l3 + (x->src ? 8 : 24);
 		inet_pton(AF_INET6, x->addr, want);
-		if (memcmp(k.b + aoff, want, 16))
+		if (memcmp(out + aoff, want, 16))
 			return snprintf(why, wn, "IPv6 %s address not rewritten",
 					x->src ? "source" : "destination"),
 			       -1;
 	}
-	port = (uint16_t)(k.b[k.l4 + (x->src ? 0 : 2)] << 8 | k.b[k.l4 + (x->src ? 1 : 3)]);
+	port = (uint16_t)(out[l4 + (x->src ? 0 : 2)] << 8 | out[l4 + (x->src ? 1 : 3)]);
 	if (port != x->port)
 		return snprintf(why, wn, "port %u, expected %u", port, x->port), -1;
-	l4len = len - k.l4;
 	if (x->csum_zero) {
-		if (k.b[k.l4 + 6] || k.b[k.l4 + 7])
+		if (out[l4 + 6] || out[l4 + 7])
 			return snprintf(why, wn, "UDP checksum 0 was replaced"), -1;
 		return 0;
 	}
-	/* Summing the segment with its checksum in place gives 0 when it is right. */
-	{
-		uint32_t s;
-		uint8_t ph[4] = { 0, sp->proto, (uint8_t)(l4len >> 8), (uint8_t)l4len };
-
-		s = sp->family == 4 ? sum16(k.b + k.l3 + 12, 8, 0) : sum16(k.b + k.l3 + 8, 32, 0);
-		s = sum16(ph, 4, s);
-		c = fold(sum16(k.b + k.l4, l4len, s));
-	}
-	if (c != 0)
-		return snprintf(why, wn, "%s checksum wrong", sp->proto == 6 ? "TCP" : "UDP"), -1;
+	if (!pkt_l4_csum_ok(in, out, len))
+		return snprintf(why, wn, "%s checksum wrong", in->proto == 6 ? "TCP" : "UDP"), -1;
 	return 0;
 }
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
+enum { P = 1, S, I, N, E }; /* plain, stateful, stateful+icmp, stateful+no-ssh, egress */
+
 struct row {
 	const char *name;
 	int prog;
-	struct spec sp;
+	struct pkt_spec sp;
 	int verdict;
 	int reason;
 	const char *rule; /* label of the rule whose counter must move, or NULL */
@@ -309,10 +100,12 @@ struct row {
 
 #define V4(s, d) .family = 4, .src = s, .dst = d
 #define V6(s, d) .family = 6, .src = s, .dst = d
-#define TCP(sp_, dp_, f) .proto = 6, .sport = sp_, .dport = dp_, .flags = f
+#define TCP(sp_, dp_, f) .proto = 6, .sport = sp_, .dport = dp_, .tcp_flags = f
 #define UDP(sp_, dp_) .proto = 17, .sport = sp_, .dport = dp_
 #define SYN 0x02
 #define ACK 0x10
+/* seven IPv6 extension headers, one more than the programs walk */
+#define EXT7 .ext = { PKT_HOP, PKT_DST, PKT_DST, PKT_DST, PKT_DST, PKT_DST, PKT_DST }
 
 static const struct row rows[] = {
 	/* not IP, and what cannot be parsed */
@@ -321,73 +114,73 @@ static const struct row rows[] = {
 	/* (BPF_PROG_RUN itself refuses frames shorter than Ethernet + 20 or + 40 bytes.) */
 	{ "IPv4 header claims 60 bytes, packet has 24",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .bad_ihl = 15, .cut = 14 + 24 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .ihl = 15, .cut = 24 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "IPv4 header claims 60 bytes, stateful",
 	  S,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .bad_ihl = 15, .cut = 14 + 24 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .ihl = 15, .cut = 24 },
 	  DROP,
 	  CGFW_TC_R_DROP_MALFORMED },
 	{ "IPv4 header and nothing else, TCP",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 14 + 20 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 20 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "IPv4 header length 16 (ihl 4)",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .bad_ihl = 4 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .ihl = 4 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "IPv4 frame with version 6",
 	  S,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .bad_version = 1 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .version = 6 },
 	  DROP,
 	  CGFW_TC_R_DROP_MALFORMED },
 	{ "TCP header cut to 2 bytes",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 36 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 22 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "TCP header cut to 2 bytes, stateful",
 	  S,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 36 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 22 },
 	  DROP,
 	  CGFW_TC_R_DROP_MALFORMED },
 	{ "TCP header cut before the flags",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 14 + 20 + 8 },
+	  { V4("203.0.113.9", "198.51.100.10"), TCP(1000, 80, SYN), .cut = 28 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "UDP header cut to 3 bytes",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), UDP(1000, 53), .cut = 37 },
+	  { V4("203.0.113.9", "198.51.100.10"), UDP(1000, 53), .cut = 23 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "IPv6 header and nothing else, TCP",
 	  P,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .cut = 14 + 40 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .cut = 40 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "IPv6 header and nothing else, stateful",
 	  S,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), UDP(1000, 53), .cut = 14 + 40 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), UDP(1000, 53), .cut = 40 },
 	  DROP,
 	  CGFW_TC_R_DROP_MALFORMED },
 	{ "IPv6 with 7 extension headers (more than walked)",
 	  P,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .ext = 7 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), EXT7 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 	{ "IPv6 with 7 extension headers, stateful",
 	  S,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .ext = 7 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), EXT7 },
 	  DROP,
 	  CGFW_TC_R_DROP_MALFORMED },
 	{ "IPv6 extension header cut",
 	  P,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .ext = 2,
-	    .cut = 14 + 40 + 4 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .ext = { PKT_HOP, PKT_DST },
+	    .cut = 44 },
 	  PASS,
 	  CGFW_TC_R_PASS_MALFORMED },
 
@@ -458,7 +251,7 @@ static const struct row rows[] = {
 	  "tp53u" },
 	{ "IPv6 SYN behind hop-by-hop and destination options",
 	  P,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .ext = 2 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), TCP(1000, 80, SYN), .ext = { PKT_HOP, PKT_DST } },
 	  DROP,
 	  CGFW_TC_R_DROP_ASSIGN,
 	  "tp6" },
@@ -477,39 +270,41 @@ static const struct row rows[] = {
 	/* fragments */
 	{ "IPv4 first fragment of an intercepted UDP flow",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), UDP(1000, 53), .frag = 1 },
+	  { V4("203.0.113.9", "198.51.100.10"), UDP(1000, 53), .frag = PKT_FIRST },
 	  DROP,
 	  CGFW_TC_R_DROP_FRAGMENT,
 	  "tp53u" },
 	{ "IPv4 later fragment to an intercepted prefix",
 	  P,
-	  { V4("203.0.113.9", "198.51.100.10"), UDP(1000, 53), .frag = 2 },
+	  { V4("203.0.113.9", "198.51.100.10"), UDP(1000, 53), .frag = PKT_LATER },
 	  PASS,
 	  CGFW_TC_R_PASS_FRAGMENT },
 	{ "IPv4 later fragment, stateful",
 	  S,
-	  { V4("203.0.113.9", "192.0.2.2"), UDP(1000, 53), .frag = 2 },
+	  { V4("203.0.113.9", "192.0.2.2"), UDP(1000, 53), .frag = PKT_LATER },
 	  PASS,
 	  CGFW_TC_R_PASS_FRAGMENT },
 	{ "IPv4 first fragment, no rule",
 	  P,
-	  { V4("203.0.113.9", "192.0.2.2"), UDP(1000, 53), .frag = 1 },
+	  { V4("203.0.113.9", "192.0.2.2"), UDP(1000, 53), .frag = PKT_FIRST },
 	  PASS,
 	  CGFW_TC_R_PASS_NOMATCH },
 	{ "IPv6 first fragment of an intercepted UDP flow",
 	  P,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), UDP(1000, 53), .frag = 1 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), UDP(1000, 53), .ext = { PKT_FRG },
+	    .frag = PKT_FIRST },
 	  DROP,
 	  CGFW_TC_R_DROP_FRAGMENT,
 	  "tp6u" },
 	{ "IPv6 later fragment behind hop-by-hop",
 	  P,
-	  { V6("2001:db8:1::1", "2001:db8:2::1"), UDP(1000, 53), .ext = 1, .frag = 2 },
+	  { V6("2001:db8:1::1", "2001:db8:2::1"), UDP(1000, 53), .ext = { PKT_HOP, PKT_FRG },
+	    .frag = PKT_LATER },
 	  PASS,
 	  CGFW_TC_R_PASS_FRAGMENT },
 	{ "IPv4 first fragment of a redirected flow",
 	  P,
-	  { V4("192.0.2.1", "203.0.113.5"), UDP(40000, 53), .frag = 1 },
+	  { V4("192.0.2.1", "203.0.113.5"), UDP(40000, 53), .frag = PKT_FIRST },
 	  DROP,
 	  CGFW_TC_R_DROP_FRAGMENT,
 	  "rdu" },
@@ -545,7 +340,7 @@ static const struct row rows[] = {
 	  { true, false, "192.0.2.2", 8053, true } },
 	{ "redirect IPv6 TCP behind a hop-by-hop header",
 	  P,
-	  { V6("2001:db8:1::1", "2001:db8:3::5"), TCP(40000, 80, SYN), .ext = 1 },
+	  { V6("2001:db8:1::1", "2001:db8:3::5"), TCP(40000, 80, SYN), .ext = { PKT_HOP } },
 	  PASS,
 	  CGFW_TC_R_REDIRECT,
 	  "rd6",
@@ -823,58 +618,12 @@ static uint64_t rule_packets(struct cgfw_tc *tc, const char *label)
 
 /* ---- environment ----------------------------------------------------------------------------- */
 
-static int lo_up(void)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-static int listen_on(int family, int type, const char *addr, uint16_t port)
-{
-	struct sockaddr_storage ss = {};
-	socklen_t len;
-	int fd = socket(family, type, 0), one = 1;
-
-	if (family == AF_INET) {
-		struct sockaddr_in *s = (void *)&ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s->sin_addr);
-		len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (void *)&ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &s->sin6_addr);
-		len = sizeof(*s);
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 8) < 0)) {
-		fprintf(stderr, "listener %s:%u: %s\n", addr, port, strerror(errno));
-		return -1;
-	}
-	return fd;
-}
-
 /* An established TCP flow on loopback: its client port. */
 static int local_flow(uint16_t *ret_cport)
 {
 	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(7100) };
 	socklen_t len = sizeof(s);
-	int l = listen_on(AF_INET, SOCK_STREAM, "127.0.0.1", 7100), c;
+	int l = pkt_listener(AF_INET, SOCK_STREAM, "127.0.0.1", 7100), c;
 
 	if (l < 0)
 		return -1;
@@ -901,12 +650,13 @@ static void stats(struct cgfw_tc *tc, uint64_t ret[2][CGFW_TC_R_COUNT])
  * the port index and overflow chunks) and removed one at a time, each step
  * checked with a packet per rule; at the end the table holds what it held.
  */
-static int run_verdict(int fd, const struct spec *sp, int *ret)
+static int run_verdict(int fd, const struct pkt_spec *sp, int *ret)
 {
 	struct pkt k;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
 
-	build(sp, &k);
+	if (pkt_build(sp, &k) < 0)
+		return -1;
 	opts.data_in = k.b;
 	opts.data_size_in = (__u32)k.len;
 	if (bpf_prog_test_run_opts(fd, &opts) < 0)
@@ -950,7 +700,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 		}
 		/* every rule so far matches (no listener on 9001: drop), the next port not */
 		for (int j = 0; j <= i; j++) {
-			struct spec sp = { V4("203.0.113.9", "203.0.113.88"),
+			struct pkt_spec sp = { V4("203.0.113.9", "203.0.113.88"),
 					   TCP(1000, (uint16_t)churn_port(j), SYN) };
 
 			if (run_verdict(prog->ingress_fd, &sp, &v) || v != DROP) {
@@ -961,7 +711,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 			}
 		}
 		{
-			struct spec sp = { V4("203.0.113.9", "203.0.113.88"),
+			struct pkt_spec sp = { V4("203.0.113.9", "203.0.113.88"),
 					   TCP(1000, (uint16_t)churn_port(i + 1), SYN) };
 
 			if (run_verdict(prog->ingress_fd, &sp, &v) || v != PASS) {
@@ -974,7 +724,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 	if (!bad)
 		printf("ok - churn: %d rules on one destination added one at a time\n", n);
 	for (int i = 0; i < n && !bad; i++) {
-		struct spec sp = { V4("203.0.113.9", "203.0.113.88"),
+		struct pkt_spec sp = { V4("203.0.113.9", "203.0.113.88"),
 				   TCP(1000, (uint16_t)churn_port(i), SYN) };
 
 		if (churn_rule(tc, i, false)) {
@@ -987,7 +737,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 			bad = 1;
 		}
 		for (int j = i + 1; j < n && !bad; j++) {
-			struct spec sj = { V4("203.0.113.9", "203.0.113.88"),
+			struct pkt_spec sj = { V4("203.0.113.9", "203.0.113.88"),
 					   TCP(1000, (uint16_t)churn_port(j), SYN) };
 
 			if (run_verdict(prog->ingress_fd, &sj, &v) || v != DROP) {
@@ -1025,12 +775,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tc_prog_test: skipped: needs root\n");
 		return 77;
 	}
-	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0) {
-		perror("tc_prog_test: a network namespace of its own");
+	if (pkt_own_netns() < 0) {
+		fprintf(stderr, "tc_prog_test: no network namespace of its own\n");
 		return 1;
 	}
 	if (!getenv("CGFW_BPFFS_ROOT")) {
-		snprintf(root, sizeof(root), "/sys/fs/bpf/cgfw-test-prog-%d", getpid());
+		snprintf(root, sizeof(root), "/sys/fs/bpf/cgfw-test-%d-tc-prog_packets", getpid());
 		setenv("CGFW_BPFFS_ROOT", root, 1);
 	}
 	err = cgfw_tc_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &tc);
@@ -1043,10 +793,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* Listeners for the rules that should find one; 9001-9003 stay empty. */
-	if (listen_on(AF_INET, SOCK_STREAM, "127.0.0.1", 9000) < 0 ||
-	    listen_on(AF_INET6, SOCK_STREAM, "::1", 9000) < 0 ||
-	    listen_on(AF_INET, SOCK_DGRAM, "127.0.0.1", 9053) < 0 ||
-	    listen_on(AF_INET6, SOCK_DGRAM, "::", 9053) < 0 || local_flow(&cport) < 0) {
+	if (pkt_listener(AF_INET, SOCK_STREAM, "127.0.0.1", 9000) < 0 ||
+	    pkt_listener(AF_INET6, SOCK_STREAM, "::1", 9000) < 0 ||
+	    pkt_listener(AF_INET, SOCK_DGRAM, "127.0.0.1", 9053) < 0 ||
+	    pkt_listener(AF_INET6, SOCK_DGRAM, "::", 9053) < 0 || local_flow(&cport) < 0) {
 		failed = 1;
 		goto out;
 	}
@@ -1071,7 +821,7 @@ int main(int argc, char **argv)
 	printf("1..%zu\n", sizeof(rows) / sizeof(rows[0]));
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
-		struct spec sp = r->sp;
+		struct pkt_spec sp = r->sp;
 		struct pkt k;
 		uint8_t out[512];
 		uint64_t before[2][CGFW_TC_R_COUNT], after[2][CGFW_TC_R_COUNT], rb = 0, ra = 0;
@@ -1081,7 +831,11 @@ int main(int argc, char **argv)
 
 		if (sp.dport == 0 && sp.sport == 7100)
 			sp.dport = cport; /* the local flow's client port */
-		build(&sp, &k);
+		if (pkt_build(&sp, &k) < 0) {
+			printf("not ok %zu - %s: cannot build the packet\n", i + 1, r->name);
+			failed++;
+			continue;
+		}
 		opts.data_in = k.b;
 		opts.data_size_in = (__u32)k.len;
 		opts.data_out = out;
@@ -1112,7 +866,7 @@ int main(int argc, char **argv)
 			snprintf(why, sizeof(why), "rule %s counted %llu packets, expected 1",
 				 r->rule, (unsigned long long)(ra - rb));
 		} else if (r->out.check) {
-			check_out(&sp, &r->out, out, opts.data_size_out, why, sizeof(why));
+			check_out(&k, &r->out, out, opts.data_size_out, why, sizeof(why));
 		}
 		if (why[0]) {
 			printf("not ok %zu - %s: %s\n", i + 1, r->name, why);
