@@ -67,12 +67,12 @@
 #define SEQ_HEAD (2 + NPREFIX) /* HIT4, HIT6, the prefixes */
 
 static const char *const prefixes[NPREFIX] = {
-	"192.0.2.0/24",	      "198.18.0.0/15",	    "100.64.0.0/10",
+	"192.0.2.0/24",		"198.18.0.0/15",      "100.64.0.0/10",
 	"2001:db8:0:ffff::/64", "2001:db8:ffff::/48", "2001:db8:ee00::/40",
 };
 
-#define IDX4_MISS  0xffffffu  /* never reached: sets use < 2^23 */
-#define IDX4_FRESH 0x800000u  /* fresh seen-IP addresses: 2^23 + k */
+#define IDX4_MISS  0xffffffu /* never reached: sets use < 2^23 */
+#define IDX4_FRESH 0x800000u /* fresh seen-IP addresses: 2^23 + k */
 #define IDX6_MISS  (1ull << 63)
 
 /* Bijections, so distinct counters give distinct addresses. */
@@ -231,7 +231,10 @@ static long long map_memlock(int fd)
 static void build_pkt(struct pkt *p, const struct cgfw_prefix *dst)
 {
 	char a[INET6_ADDRSTRLEN];
-	struct pkt_spec s = { .proto = IPPROTO_UDP, .sport = 40000, .dport = 53, .dst = a,
+	struct pkt_spec s = { .proto = IPPROTO_UDP,
+			      .sport = 40000,
+			      .dport = 53,
+			      .dst = a,
 			      .payload = "a 32-byte payload for the bench." };
 
 	if (dst->family == CGFW_FAMILY_INET) {
@@ -308,7 +311,7 @@ struct mapmem {
 	const char *owner; /* "cgfw" or "lpm" */
 	int fd;
 	uint32_t max_entries;
-	int fam; /* rules of which family it holds: F4, F6, F_COUNT = both, -1 = none */
+	int fam;	    /* rules of which family it holds: F4, F6, F_COUNT = both, -1 = none */
 	long long at0, atN; /* before and after the rules were loaded */
 };
 
@@ -350,7 +353,8 @@ static void collect_maps(struct inst *in)
 	for (int o = 0; o < 2; o++) {
 		struct bpf_map *map;
 
-		bpf_object__for_each_map(map, objs[o]) {
+		bpf_object__for_each_map(map, objs[o])
+		{
 			struct mapmem *m = &in->maps[in->nmaps];
 
 			if (bpf_map__is_internal(map) || in->nmaps == MAX_MAPS)
@@ -578,8 +582,8 @@ static int inst_load(struct inst *in)
 		goto out;
 	}
 	if (s.rules4 != n4 || s.rules6 != n6) {
-		fprintf(stderr, "cgfw_bench: cgfw reports %zu+%zu rules, %zu+%zu loaded\n", s.rules4,
-			s.rules6, n4, n6);
+		fprintf(stderr, "cgfw_bench: cgfw reports %zu+%zu rules, %zu+%zu loaded\n",
+			s.rules4, s.rules6, n4, n6);
 		err = -EIO;
 		goto out;
 	}
@@ -607,7 +611,8 @@ static int measure(struct bench *b, struct inst *in, const struct mcase *c, unsi
 	err = prog_run(in->fd[c->prog], p, repeat, ret_ns, &got);
 	case_name(c, name, sizeof(name));
 	if (err) {
-		fprintf(stderr, "cgfw_bench: BPF_PROG_RUN of %s failed: %s\n", name, strerror(-err));
+		fprintf(stderr, "cgfw_bench: BPF_PROG_RUN of %s failed: %s\n", name,
+			strerror(-err));
 		return err;
 	}
 	if (got != want) {
@@ -690,8 +695,7 @@ static int bench_seen(struct bench *b, struct inst *in, const struct opts *o,
 
 	for (int i = 0; i < 3; i++)
 		ret->rounds[i] = calloc(o->rounds, sizeof(uint32_t));
-	if (!ins || !upd || !emp || !per || !ret->rounds[0] || !ret->rounds[1] ||
-	    !ret->rounds[2]) {
+	if (!ins || !upd || !emp || !per || !ret->rounds[0] || !ret->rounds[1] || !ret->rounds[2]) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -726,8 +730,8 @@ static int bench_seen(struct bench *b, struct inst *in, const struct opts *o,
 				err = prog_run(b->empty_fd, same, 1, &emp[k], &v);
 			if (err) {
 				fprintf(stderr, "cgfw_bench: seen-IP run: %s\n",
-					err == -EPROTO ? "wrong verdict for a MISS packet"
-						       : strerror(-err));
+					err == -EPROTO ? "wrong verdict for a MISS packet" :
+							 strerror(-err));
 				goto out;
 			}
 		}
@@ -791,7 +795,8 @@ static void print_tables(const struct bench *b, const struct opts *o,
 				fmt_cell(&p->res[idx[k]], cell[k], sizeof(cell[k]));
 			printf("| %s | IPv%c | %u | %s | %s | %s | %s | %s |\n",
 			       f ? "" : label(p, hb, sizeof(hb)), f ? '6' : '4',
-			       f ? p->lens6 : p->lens4, cell[0], cell[1], cell[2], cell[3], cell[4]);
+			       f ? p->lens6 : p->lens4, cell[0], cell[1], cell[2], cell[3],
+			       cell[4]);
 		}
 	}
 
@@ -860,9 +865,9 @@ static void print_tables(const struct bench *b, const struct opts *o,
 
 		for (size_t m = 0; m < lastp->nmaps; m++) {
 			const struct mapmem *mm = &lastp->maps[m];
-			size_t held = mm->fam == F4   ? lastp->loaded4
-				      : mm->fam == F6 ? lastp->loaded6
-						      : lastp->loaded;
+			size_t held = mm->fam == F4 ? lastp->loaded4 :
+				      mm->fam == F6 ? lastp->loaded6 :
+						      lastp->loaded;
 			long long grow = mm->atN - mm->at0;
 
 			printf("| %s | %s | %u | %lld |", mm->name, mm->type, mm->max_entries,
@@ -915,7 +920,8 @@ static int write_json(const struct bench *b, const struct opts *o, const struct 
 		json_object_set_new(jp, "lpm_add_s", json_real(p->add_lpm_s));
 		for (size_t c = 0; c < NCASES; c++) {
 			case_name(&cases[c], buf, sizeof(buf));
-			json_object_set_new(jc, buf, stat_json(&p->res[c], p->samples[c], o->rounds));
+			json_object_set_new(jc, buf,
+					    stat_json(&p->res[c], p->samples[c], o->rounds));
 		}
 		json_object_set_new(jp, "ns_per_packet", jc);
 		json_array_append_new(pts, jp);
@@ -1072,7 +1078,6 @@ out:
 	return err ? 1 : 0;
 }
 
-
 /* ---- rule files for the loading comparison ---------------------------------- */
 
 static int cmd_genrules(const char *fmt, size_t nominal, const char *path)
@@ -1179,13 +1184,20 @@ static int parse_size(const char *s, size_t *ret)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "counts", required_argument, NULL, 'c' }, { "rounds", required_argument, NULL, 'r' },
-		{ "repeat", required_argument, NULL, 'n' }, { "insert", required_argument, NULL, 'i' },
-		{ "json", required_argument, NULL, 'j' },   { "dat", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "counts", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'n' },
+		{ "insert", required_argument, NULL, 'i' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "dat", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .counts = { 1, 10000, 100000, 1000000 }, .ncounts = 4,
-			  .rounds = 7, .repeat = 200000, .insert = 20000 };
+	struct opts o = { .counts = { 1, 10000, 100000, 1000000 },
+			  .ncounts = 4,
+			  .rounds = 7,
+			  .repeat = 200000,
+			  .insert = 20000 };
 	size_t v;
 	int c;
 
@@ -1211,11 +1223,13 @@ int main(int argc, char **argv)
 			char *dup = strdup(optarg), *save = NULL, *tok;
 
 			o.ncounts = 0;
-			for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			for (tok = strtok_r(dup, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
 				if (o.ncounts == 16 || parse_size(tok, &o.counts[o.ncounts]) < 0 ||
 				    (o.ncounts && o.counts[o.ncounts] <= o.counts[o.ncounts - 1])) {
-					fprintf(stderr, "cgfw_bench: --counts '%s': expected up to 16 "
-							"increasing numbers <= 2000000\n",
+					fprintf(stderr,
+						"cgfw_bench: --counts '%s': expected up to 16 "
+						"increasing numbers <= 2000000\n",
 						optarg);
 					free(dup);
 					return 2;

@@ -61,8 +61,13 @@ static double now_s(void)
 /* A TCP SYN (a new flow), without payload. */
 static int syn(struct pkt *k, int family, const char *src, const char *dst, uint16_t dport)
 {
-	const struct pkt_spec s = { .family = family, .src = src, .dst = dst, .proto = IPPROTO_TCP,
-				    .sport = 40000, .dport = dport, .tcp_flags = 0x02,
+	const struct pkt_spec s = { .family = family,
+				    .src = src,
+				    .dst = dst,
+				    .proto = IPPROTO_TCP,
+				    .sport = 40000,
+				    .dport = dport,
+				    .tcp_flags = 0x02,
 				    .payload = "" };
 
 	return pkt_build(&s, k);
@@ -201,8 +206,8 @@ static int run_cgfw(const char *cgfw, char *const argv[], double *ret_s)
 /* cgfw tproxy add --dst DST --proto tcp --ports PORTS --to TO */
 static int add_one(const char *cgfw, const char *dst, const char *ports, const char *to)
 {
-	char *a[] = { (char *)cgfw, "tproxy", "add", "--dst", (char *)dst, "--proto", "tcp",
-		      "--ports", (char *)ports, "--to", (char *)to, NULL };
+	char *a[] = { (char *)cgfw, "tproxy",  "add",	      "--dst", (char *)dst, "--proto",
+		      "tcp",	    "--ports", (char *)ports, "--to",  (char *)to,  NULL };
 	double s;
 
 	return run_cgfw(cgfw, a, &s);
@@ -262,8 +267,8 @@ int main(int argc, char **argv)
 	    pkt_listener(AF_INET6, SOCK_STREAM, "::1", 47193) < 0)
 		return 1;
 	for (size_t i = 0; i < NPROBES; i++) {
-		if (syn(&pkt[i], probes[i].family, probes[i].src, probes[i].dst,
-			probes[i].dport) < 0)
+		if (syn(&pkt[i], probes[i].family, probes[i].src, probes[i].dst, probes[i].dport) <
+		    0)
 			return 1;
 	}
 	efd = empty_prog();

@@ -84,8 +84,8 @@ int cmd_rule(struct ctx *c)
 	int err;
 
 	if (from ? c->argc != 0 : c->argc != 1)
-		return cli_usage(c, from ? "--from-file takes no ADDR as well"
-					 : "expected one ADDR[/LEN]");
+		return cli_usage(c, from ? "--from-file takes no ADDR as well" :
+					   "expected one ADDR[/LEN]");
 	tmpl.action = (uint8_t)(c->cmd->data & 0xff);
 	tmpl.dirs = opt_dirs(c);
 	tmpl.origin = CGFW_ORIGIN_MANUAL;
@@ -185,9 +185,9 @@ static void print_list(const struct cgfw_attachment *att, size_t na, const struc
 		printf("%-40s %-20" PRIu64 " %-8s %-8s %s\n", att[i].path[0] ? att[i].path : "/",
 		       att[i].id, cgfw_verdict_name(att[i].def[CGFW_DIR_INGRESS]),
 		       cgfw_verdict_name(att[i].def[CGFW_DIR_EGRESS]),
-		       att[i].ingress && att[i].egress	 ? "ok"
-		       : att[i].ingress || att[i].egress ? "partial"
-							 : "missing (cgroup gone?)");
+		       att[i].ingress && att[i].egress ? "ok" :
+		       att[i].ingress || att[i].egress ? "partial" :
+							 "missing (cgroup gone?)");
 	}
 	printf("\n%-30s %-6s %-8s %-24s %-5s %-11s %s\n", "RULE SCOPE", "ACTION", "DIR", "PREFIX",
 	       "PROTO", "PORTS", "ORIGIN");
@@ -301,11 +301,10 @@ int cmd_seen(struct ctx *c)
 		for (size_t i = 0; i < ns; i++) {
 			char buf[32];
 
-			json_array_append_new(arr, cgfw_seen_json(&seen[i],
-								  cgfw_attachment_name(att, na,
-										       seen[i].cgid,
-										       buf,
-										       sizeof(buf))));
+			json_array_append_new(
+				arr,
+				cgfw_seen_json(&seen[i], cgfw_attachment_name(att, na, seen[i].cgid,
+									      buf, sizeof(buf))));
 		}
 		print_json(arr);
 		return 0;

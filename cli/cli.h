@@ -88,7 +88,7 @@ enum state_mode {
 	S_CG_LOCK,   /* cgroup state that must exist, exclusive lock */
 	S_CG_READ,   /* cgroup state if any (none: c->st stays NULL), shared lock */
 	S_TC_CREATE,
-	S_TC_LOCK,   /* absent: c->tc stays NULL */
+	S_TC_LOCK, /* absent: c->tc stays NULL */
 	S_TC_READ,
 };
 

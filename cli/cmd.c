@@ -19,78 +19,98 @@
 #define NOOPTS	  ((const enum opt_id[]){ O_NONE })
 
 #define RULE_OPTS OPTS(O_CGROUP, O_INGRESS, O_EGRESS, O_PROTO, O_PORT, O_FROM_FILE)
-#define RULE_HELP(what)                                                                            \
-	what "\n\n"                                                                                \
+#define RULE_HELP(what)                                                                              \
+	what "\n\n"                                                                                  \
 	     "ADDR is IPv4 or IPv6; host bits of a prefix are cleared (10.1.2.3/8 is 10.0.0.0/8).\n" \
-	     "Without --cgroup the rule applies to every attached cgroup; without a direction,\n"  \
-	     "to both. --port matches the destination port (the remote service on egress, the\n"  \
-	     "local service on ingress) and needs --proto tcp or udp. --from-file reads one\n"     \
-	     "address or prefix per line ('#' comments allowed), all or nothing.\n\n"              \
-	     "Precedence: longest prefix; at equal length a rule with a protocol beats one\n"      \
+	     "Without --cgroup the rule applies to every attached cgroup; without a direction,\n"    \
+	     "to both. --port matches the destination port (the remote service on egress, the\n"     \
+	     "local service on ingress) and needs --proto tcp or udp. --from-file reads one\n"       \
+	     "address or prefix per line ('#' comments allowed), all or nothing.\n\n"                \
+	     "Precedence: longest prefix; at equal length a rule with a protocol beats one\n"        \
 	     "without; then deny beats allow; then replies of allowed flows; then the default.\n"
 
-#define TC_RULE_HELP                                                                               \
-	"Matching: --dst PREFIX (IPv4 or IPv6), --src PREFIX (default: any), --proto tcp|udp,\n"   \
-	"--ports LOW[-HIGH] (destination ports), --iface IFACE (default: every attached\n"         \
-	"interface). The same match identifies a rule for 'del'.\n\n"                              \
-	"Precedence, shared by tproxy, redirect and inbound rules: the longest destination\n"      \
-	"prefix wins; then the longest source prefix; then a rule bound to the interface\n"        \
-	"beats one for every interface; then the narrowest port range; then the lowest first\n"    \
-	"port. Adding a rule with the same match and kind changes its target; the same match\n"    \
-	"with another kind is refused.\n\n"                                                        \
-	"--from-file FILE (or - for stdin) reads one rule per line in the options' syntax\n"       \
-	"('--dst 198.51.100.0/24 --proto tcp --ports 80 --to 9000', '#' comments); options\n"      \
+#define TC_RULE_HELP                                                                             \
+	"Matching: --dst PREFIX (IPv4 or IPv6), --src PREFIX (default: any), --proto tcp|udp,\n" \
+	"--ports LOW[-HIGH] (destination ports), --iface IFACE (default: every attached\n"       \
+	"interface). The same match identifies a rule for 'del'.\n\n"                            \
+	"Precedence, shared by tproxy, redirect and inbound rules: the longest destination\n"    \
+	"prefix wins; then the longest source prefix; then a rule bound to the interface\n"      \
+	"beats one for every interface; then the narrowest port range; then the lowest first\n"  \
+	"port. Adding a rule with the same match and kind changes its target; the same match\n"  \
+	"with another kind is refused.\n\n"                                                      \
+	"--from-file FILE (or - for stdin) reads one rule per line in the options' syntax\n"     \
+	"('--dst 198.51.100.0/24 --proto tcp --ports 80 --to 9000', '#' comments); options\n"    \
 	"on the command line are defaults for every line. All or nothing.\n"
 
 #define TC_MATCH OPTS(O_DST, O_SRC, O_TC_PROTO, O_PORTS, O_IFACE, O_FROM_FILE)
 #define TC_ADD	 OPTS(O_DST, O_SRC, O_TC_PROTO, O_PORTS, O_TO, O_IFACE, O_FROM_FILE)
 
 /* The verbs of tproxy, inbound and redirect: the same commands for another kind. */
-#define TC_RULE_VERBS(kind, add_help, add_opts)                                                    \
-	{ "add", "add rules (or change the target of an existing match)", NULL,                   \
-	  cmd_tc_rule_change, NULL, 0, 0, add_opts, NULL, S_TC_CREATE, 0, (kind) | 1 << 8,          \
-	  add_help "\n" TC_RULE_HELP },                                                            \
-	{ "del", "remove the rule with this match", NULL, cmd_tc_rule_change, NULL, 0, 0,          \
-	  TC_MATCH, NULL, S_TC_LOCK, 0, (kind),                                                    \
-	  "Remove the rule with the same match (--dst, --src, --proto, --ports, --iface).\n" },   \
-	{ "delete", NULL, NULL, cmd_tc_rule_change, NULL, 0, 0, TC_MATCH, NULL, S_TC_LOCK,          \
-	  CMD_HIDDEN, (kind), NULL },                                                              \
-	{ "list", "the rules with their packet and byte counters", NULL, cmd_tc_rule_list, NULL, 0, \
-	  0, NOOPTS, NULL, S_TC_READ, 0, (kind),                                                   \
-	  "Every rule of this kind with its id and its packet and byte counters.\n" },             \
-	{ "show", NULL, NULL, cmd_tc_rule_list, NULL, 0, 0, NOOPTS, NULL, S_TC_READ, CMD_HIDDEN,    \
-	  (kind), NULL },                                                                          \
-	{ "flush", "remove every rule of this kind", NULL, cmd_tc_rule_flush, NULL, 0, 0, NOOPTS,   \
-	  NULL, S_TC_LOCK, 0, (kind), "Remove every rule of this kind.\n" },                       \
+/* clang-format off */
+#define TC_RULE_VERBS(kind, add_help, add_opts)						\
+	{ .name = "add", .summary = "add rules (or change the target of an existing match)",	\
+	  .fn = cmd_tc_rule_change, .opts = add_opts, .state = S_TC_CREATE,			\
+	  .data = (kind) | 1 << 8, .help = add_help "\n" TC_RULE_HELP },			\
+	{ .name = "del", .summary = "remove the rule with this match",				\
+	  .fn = cmd_tc_rule_change, .opts = TC_MATCH, .state = S_TC_LOCK, .data = (kind),	\
+	  .help = "Remove the rule with the same match (--dst, --src, --proto, --ports,\n"	\
+		  "--iface).\n" },								\
+	{ .name = "delete", .fn = cmd_tc_rule_change, .opts = TC_MATCH, .state = S_TC_LOCK,	\
+	  .flags = CMD_HIDDEN, .data = (kind) },						\
+	{ .name = "list", .summary = "the rules with their packet and byte counters",		\
+	  .fn = cmd_tc_rule_list, .state = S_TC_READ, .data = (kind),				\
+	  .help = "Every rule of this kind with its id and its packet and byte counters.\n" },	\
+	{ .name = "show", .fn = cmd_tc_rule_list, .state = S_TC_READ, .flags = CMD_HIDDEN,	\
+	  .data = (kind) },									\
+	{ .name = "flush", .summary = "remove every rule of this kind",			\
+	  .fn = cmd_tc_rule_flush, .state = S_TC_LOCK, .data = (kind),				\
+	  .help = "Remove every rule of this kind.\n" },					\
 	{ NULL }
+/* clang-format on */
 
 static const struct cmd tc_verbs[] = {
-	{ "attach", "put the programs on an interface", NULL, cmd_tc_attach, "IFACE", 1, 1,
-	  OPTS(O_STATEFUL, O_ICMP, O_NO_SSH, O_MODE), NULL, S_TC_CREATE, 0, 0,
-	  "Put cgfw's ingress and egress programs on IFACE (Ethernet or L3 device; never\n"
-	  "loopback). A tcx link where the kernel has tcx, else a cls_bpf filter on a clsact\n"
-	  "qdisc at the lowest free priority; other programs and filters on the interface\n"
-	  "keep running. Every interface shares one set of pinned maps (rules, counters).\n"
-	  "Attaching again changes the settings atomically.\n\n"
-	  "--stateful: inbound TCP and UDP pass only when they belong to a local socket (an\n"
-	  "established flow, a reply to a flow this host opened), match a tproxy, redirect or\n"
-	  "inbound rule, or are: ssh (tcp/22) to one of IFACE's own addresses, a DHCP client\n"
-	  "reply (udp 67->68, 547->546). ICMP echo requests are dropped, other ICMP passes;\n"
-	  "other IP protocols pass. A packet that cannot be parsed is dropped.\n\n"
-	  "Inside another network namespace run cgfw with nsenter --net=/run/netns/NAME:\n"
-	  "'ip netns exec' remounts /sys and hides the bpffs that holds cgfw's state.\n" },
-	{ "detach", "remove the programs from an interface", NULL, cmd_tc_detach, "IFACE", 1, 1,
-	  NOOPTS, NULL, S_TC_LOCK, 0, 0,
-	  "Remove the programs and leave IFACE as it was found (the clsact qdisc goes only if\n"
-	  "cgfw added it and no other filter uses it).\n" },
-	{ "list", "attached interfaces, rule counts and counters", NULL, cmd_tc_list, NULL, 0, 0,
-	  NOOPTS, NULL, S_TC_READ, 0, 0,
-	  "Attached interfaces, the addresses the ssh exception uses, rule counts and the\n"
-	  "datapath counters by reason.\n" },
-	{ "sync", "refresh the interfaces' own addresses", NULL, cmd_tc_sync, NULL, 0, 0,
-	  OPTS(O_WATCH), NULL, S_NONE, 0, 0,
-	  "Copy the interfaces' current addresses into the ssh exception (attach does it\n"
-	  "too); --watch follows address changes until Ctrl-C.\n" },
+	{ .name = "attach",
+	  .summary = "put the programs on an interface",
+	  .fn = cmd_tc_attach,
+	  .args = "IFACE",
+	  .min_args = 1,
+	  .max_args = 1,
+	  .opts = OPTS(O_STATEFUL, O_ICMP, O_NO_SSH, O_MODE),
+	  .state = S_TC_CREATE,
+	  .help = "Put cgfw's ingress and egress programs on IFACE (Ethernet or L3 device; never\n"
+		  "loopback). A tcx link where the kernel has tcx, else a cls_bpf filter on a clsact\n"
+		  "qdisc at the lowest free priority; other programs and filters on the interface\n"
+		  "keep running. Every interface shares one set of pinned maps (rules, counters).\n"
+		  "Attaching again changes the settings atomically.\n\n"
+		  "--stateful: inbound TCP and UDP pass only when they belong to a local socket (an\n"
+		  "established flow, a reply to a flow this host opened), match a tproxy, redirect or\n"
+		  "inbound rule, or are: ssh (tcp/22) to one of IFACE's own addresses, a DHCP client\n"
+		  "reply (udp 67->68, 547->546). ICMP echo requests are dropped, other ICMP passes;\n"
+		  "other IP protocols pass. A packet that cannot be parsed is dropped.\n\n"
+		  "Inside another network namespace run cgfw with nsenter --net=/run/netns/NAME:\n"
+		  "'ip netns exec' remounts /sys and hides the bpffs that holds cgfw's state.\n" },
+	{ .name = "detach",
+	  .summary = "remove the programs from an interface",
+	  .fn = cmd_tc_detach,
+	  .args = "IFACE",
+	  .min_args = 1,
+	  .max_args = 1,
+	  .state = S_TC_LOCK,
+	  .help = "Remove the programs and leave IFACE as it was found (the clsact qdisc goes only if\n"
+		  "cgfw added it and no other filter uses it).\n" },
+	{ .name = "list",
+	  .summary = "attached interfaces, rule counts and counters",
+	  .fn = cmd_tc_list,
+	  .state = S_TC_READ,
+	  .help = "Attached interfaces, the addresses the ssh exception uses, rule counts and the\n"
+		  "datapath counters by reason.\n" },
+	{ .name = "sync",
+	  .summary = "refresh the interfaces' own addresses",
+	  .fn = cmd_tc_sync,
+	  .opts = OPTS(O_WATCH),
+	  .state = S_NONE,
+	  .help = "Copy the interfaces' current addresses into the ssh exception (attach does it\n"
+		  "too); --watch follows address changes until Ctrl-C.\n" },
 	{ NULL },
 };
 
@@ -128,109 +148,217 @@ static const struct cmd redirect_verbs[] = { TC_RULE_VERBS(
 	TC_ADD) };
 
 static const struct cmd policy_verbs[] = {
-	{ "check", "validate policy files", NULL, cmd_policy_check, "FILE...", 1, -1, NOOPTS, NULL,
-	  S_NONE, 0, 0,
-	  "Validate only; every error as FILE:LINE:COL: message, exit 2. Policy files (YAML,\n"
-	  "see policies/README.md) key rules by cgroup path and name.\n" },
-	{ "apply", "enforce policy files atomically", NULL, cmd_policy_apply, "FILE...", 1, -1,
-	  NOOPTS, NULL, S_NONE, 0, 0,
-	  "Enforce atomically: the previous policy stays in force until the new one is\n"
-	  "completely in place; applying the same files twice changes nothing. A workload\n"
-	  "whose cgroup does not exist yet is pending, enforced when it appears (OCI hook,\n"
-	  "cgfw exec, a later apply). Saved for 'cgfw restore'. Rules a policy owns are kept\n"
-	  "apart from rules added by hand (list shows the origin).\n" },
-	{ "diff", "what apply would change", NULL, cmd_policy_apply, "FILE...", 1, -1, NOOPTS,
-	  NULL, S_NONE, 0, 1, "What apply would change (+ add, - remove, ~ change, ! note).\n" },
-	{ "show", "the applied policy and each workload's state", NULL, cmd_policy_show, NULL, 0,
-	  0, NOOPTS, NULL, S_NONE, 0, 0,
-	  "The applied policy: each workload with its cgroup, defaults, rule count, state\n"
-	  "(enforced, pending, hook-only) and running containers; the interfaces.\n" },
+	{ .name = "check",
+	  .summary = "validate policy files",
+	  .fn = cmd_policy_check,
+	  .args = "FILE...",
+	  .min_args = 1,
+	  .max_args = -1,
+	  .state = S_NONE,
+	  .help = "Validate only; every error as FILE:LINE:COL: message, exit 2. Policy files (YAML,\n"
+		  "see policies/README.md) key rules by cgroup path and name.\n" },
+	{ .name = "apply",
+	  .summary = "enforce policy files atomically",
+	  .fn = cmd_policy_apply,
+	  .args = "FILE...",
+	  .min_args = 1,
+	  .max_args = -1,
+	  .state = S_NONE,
+	  .help = "Enforce atomically: the previous policy stays in force until the new one is\n"
+		  "completely in place; applying the same files twice changes nothing. A workload\n"
+		  "whose cgroup does not exist yet is pending, enforced when it appears (OCI hook,\n"
+		  "cgfw exec, a later apply). Saved for 'cgfw restore'. Rules a policy owns are kept\n"
+		  "apart from rules added by hand (list shows the origin).\n" },
+	{ .name = "diff",
+	  .summary = "what apply would change",
+	  .fn = cmd_policy_apply,
+	  .args = "FILE...",
+	  .min_args = 1,
+	  .max_args = -1,
+	  .state = S_NONE,
+	  .data = 1,
+	  .help = "What apply would change (+ add, - remove, ~ change, ! note).\n" },
+	{ .name = "show",
+	  .summary = "the applied policy and each workload's state",
+	  .fn = cmd_policy_show,
+	  .state = S_NONE,
+	  .help = "The applied policy: each workload with its cgroup, defaults, rule count, state\n"
+		  "(enforced, pending, hook-only) and running containers; the interfaces.\n" },
 	{ NULL },
 };
 
 const struct cmd cgfw_commands[] = {
-	{ "attach", "attach the firewall to a cgroup v2 cgroup", NULL, cmd_attach, "CGROUP", 1, 1,
-	  NOOPTS, NULL, S_CG_CREATE, 0, 0,
-	  "Attach cgfw's ingress and egress programs to CGROUP, an absolute path on the\n"
-	  "cgroup2 filesystem or a path relative to its mount (app.slice). Descendant\n"
-	  "cgroups are covered. Other programs on the cgroup keep running. Idempotent;\n"
-	  "re-attaching swaps in the current program atomically. Enforcement continues\n"
-	  "after cgfw exits.\n" },
-	{ "detach", "detach from a cgroup and drop its rules and records", NULL, cmd_detach,
-	  "CGROUP", 1, 1, NOOPTS, NULL, S_CG_LOCK, 0, 0,
-	  "Remove cgfw's programs from CGROUP together with its rules, default verdicts,\n"
-	  "seen addresses and flows. Works after the cgroup directory was removed.\n" },
-	{ "block", "deny an address or prefix", NULL, cmd_rule, "ADDR[/LEN]", 0, 1, RULE_OPTS,
-	  NULL, S_CG_CREATE, 0, CGFW_DENY | 1 << 8,
-	  RULE_HELP("Deny traffic to and from an address or prefix.") },
-	{ "unblock", "remove a block rule", NULL, cmd_rule, "ADDR[/LEN]", 0, 1, RULE_OPTS, NULL,
-	  S_CG_CREATE, 0, CGFW_DENY,
-	  RULE_HELP("Remove a rule added with 'cgfw block' (same arguments).") },
-	{ "allow", "allow an address or prefix (for default deny)", NULL, cmd_rule, "ADDR[/LEN]",
-	  0, 1, RULE_OPTS, NULL, S_CG_CREATE, 0, CGFW_ALLOW | 1 << 8,
-	  RULE_HELP("Allow traffic to and from an address or prefix. Replies of flows an\n"
-		    "allow rule admits are admitted too.") },
-	{ "unallow", "remove an allow rule", NULL, cmd_rule, "ADDR[/LEN]", 0, 1, RULE_OPTS, NULL,
-	  S_CG_CREATE, 0, CGFW_ALLOW,
-	  RULE_HELP("Remove a rule added with 'cgfw allow' (same arguments).") },
-	{ "default", "set a cgroup's default verdict", NULL, cmd_default, "allow|deny", 1, 1,
-	  OPTS(O_CGROUP, O_INGRESS, O_EGRESS), OPTS(O_CGROUP), S_CG_LOCK, 0, 0,
-	  "The verdict for packets no rule matches (allowlist mode is 'deny'). Without a\n"
-	  "direction, both. The cgroup must be attached.\n" },
-	{ "list", "show attachments and rules", NULL, cmd_list, NULL, 0, 0, OPTS(O_CGROUP), NULL,
-	  S_CG_READ, 0, 0,
-	  "Attached cgroups with their defaults, and every rule with its scope, action,\n"
-	  "direction, prefix, protocol, ports and origin (manual or policy). With --cgroup,\n"
-	  "that cgroup's attachment, its rules and the host-wide rules.\n" },
-	{ "seen", "remote addresses each workload exchanged packets with", NULL, cmd_seen, NULL, 0,
-	  0, OPTS(O_CGROUP), NULL, S_CG_READ, 0, 0,
-	  "Per attached cgroup, remote address and direction: packets, bytes, dropped\n"
-	  "packets, first and last seen. Kept in an LRU map of 65536 entries.\n" },
-	{ "status", "state, counts and datapath counters", NULL, cmd_status, NULL, 0, 0, NOOPTS,
-	  NULL, S_CG_READ, 0, 0,
-	  "The state root and its layout version, attachments, rule counts and the\n"
-	  "datapath's counters by direction and reason.\n" },
-	{ "exec", "run a command inside a cgroup", NULL, cmd_exec, "-- CMD [ARGS...]", 1, -1,
-	  OPTS(O_CGROUP), OPTS(O_CGROUP), S_NONE, CMD_TAIL, 0,
-	  "Create CGROUP if needed (libcgroup), enforce a policy workload waiting for it,\n"
-	  "move into it and run CMD.\n" },
-	{ .name = "tc", .summary = "attach the interface programs (tproxy, stateful inbound, redirect)", .sub = tc_verbs },
-	{ .name = "tproxy", .summary = "intercept flows into a local transparent listener", .sub = tproxy_verbs },
-	{ .name = "inbound", .summary = "admit inbound traffic on stateful interfaces", .sub = inbound_verbs },
-	{ .name = "redirect", .summary = "rewrite destinations (DNAT) and restore replies", .sub = redirect_verbs },
-	{ "monitor", "stream decision events (drops, intercepts, redirects)", NULL, cmd_monitor,
-	  NULL, 0, 0, OPTS(O_COUNT), NULL, S_NONE, 0, 0,
-	  "Print decision events as they happen: drops, intercepts and redirects of the\n"
-	  "interface programs, and drops of the cgroup programs. --json prints one JSON\n"
-	  "object per line. The datapath sends at most 1000 events per second per CPU\n"
-	  "(bursts of 256) through a 256 KiB ring buffer; beyond that it drops events,\n"
-	  "never packets, and the count of events not sent is reported. Ctrl-C (SIGINT)\n"
-	  "or SIGTERM stops it.\n" },
-	{ .name = "policy", .summary = "check, apply, diff or show policy files", .sub = policy_verbs },
-	{ "restore", "re-create the saved policy (at boot)", NULL, cmd_restore, NULL, 0, 0, NOOPTS,
-	  NULL, S_NONE, 0, 0,
-	  "Re-apply the saved policy, the rules of running containers and what 'cgfw save'\n"
-	  "saved, e.g. after a reboot or after the pins under /sys/fs/bpf were lost.\n"
-	  "Idempotent.\n" },
-	{ "save", "save attachments and manual rules for restore", NULL, cmd_save, NULL, 0, 0,
-	  NOOPTS, NULL, S_NONE, 0, 0,
-	  "Write the attachments, their defaults and the rules added by hand to\n"
-	  "/var/lib/cgfw/manual.json ($CGFW_STATE_DIR), which 'cgfw restore' re-creates\n"
-	  "after a reboot. Policy rules are saved by 'cgfw policy apply' already.\n" },
-	{ "oci-hook", "OCI runtime hook (createRuntime, poststop)", NULL, cmd_oci_hook,
-	  "[createRuntime|poststop] < STATE.json", 0, 1, NOOPTS, NULL, S_NONE, 0, 0,
-	  "Called by the container runtime with the OCI state on stdin. At createRuntime,\n"
-	  "enforces the workload named by the annotation io.cgfw.policy on the container's\n"
-	  "cgroup before its process runs; an unknown name fails the start. At poststop,\n"
-	  "removes what it created. Without a stage, it is taken from the state's status.\n" },
-	{ "reset", "detach everything and remove all state", NULL, cmd_reset, NULL, 0, 0,
-	  OPTS(O_YES), NULL, S_NONE, 0, 0,
-	  "Detach every cgroup and interface, remove cgfw's routes, every rule and the\n"
-	  "pinned state. Saved policies under /var/lib/cgfw stay.\n" },
-	{ "help", "show help for a command", NULL, cmd_help, "[COMMAND [VERB]]", 0, 2, NOOPTS,
-	  NULL, S_NONE, 0, 0, "Show the commands, or the help of one.\n" },
-	{ "version", "print the version", NULL, cmd_version, NULL, 0, 0, NOOPTS, NULL, S_NONE, 0,
-	  0, "The version of cgfw and of its pinned state's layout.\n" },
+	{ .name = "attach",
+	  .summary = "attach the firewall to a cgroup v2 cgroup",
+	  .fn = cmd_attach,
+	  .args = "CGROUP",
+	  .min_args = 1,
+	  .max_args = 1,
+	  .state = S_CG_CREATE,
+	  .help = "Attach cgfw's ingress and egress programs to CGROUP, an absolute path on the\n"
+		  "cgroup2 filesystem or a path relative to its mount (app.slice). Descendant\n"
+		  "cgroups are covered. Other programs on the cgroup keep running. Idempotent;\n"
+		  "re-attaching swaps in the current program atomically. Enforcement continues\n"
+		  "after cgfw exits.\n" },
+	{ .name = "detach",
+	  .summary = "detach from a cgroup and drop its rules and records",
+	  .fn = cmd_detach,
+	  .args = "CGROUP",
+	  .min_args = 1,
+	  .max_args = 1,
+	  .state = S_CG_LOCK,
+	  .help = "Remove cgfw's programs from CGROUP together with its rules, default verdicts,\n"
+		  "seen addresses and flows. Works after the cgroup directory was removed.\n" },
+	{ .name = "block",
+	  .summary = "deny an address or prefix",
+	  .fn = cmd_rule,
+	  .args = "ADDR[/LEN]",
+	  .max_args = 1,
+	  .opts = RULE_OPTS,
+	  .state = S_CG_CREATE,
+	  .data = CGFW_DENY | 1 << 8,
+	  .help = RULE_HELP("Deny traffic to and from an address or prefix.") },
+	{ .name = "unblock",
+	  .summary = "remove a block rule",
+	  .fn = cmd_rule,
+	  .args = "ADDR[/LEN]",
+	  .max_args = 1,
+	  .opts = RULE_OPTS,
+	  .state = S_CG_CREATE,
+	  .data = CGFW_DENY,
+	  .help = RULE_HELP("Remove a rule added with 'cgfw block' (same arguments).") },
+	{ .name = "allow",
+	  .summary = "allow an address or prefix (for default deny)",
+	  .fn = cmd_rule,
+	  .args = "ADDR[/LEN]",
+	  .max_args = 1,
+	  .opts = RULE_OPTS,
+	  .state = S_CG_CREATE,
+	  .data = CGFW_ALLOW | 1 << 8,
+	  .help = RULE_HELP("Allow traffic to and from an address or prefix. Replies of flows an\n"
+			    "allow rule admits are admitted too.") },
+	{ .name = "unallow",
+	  .summary = "remove an allow rule",
+	  .fn = cmd_rule,
+	  .args = "ADDR[/LEN]",
+	  .max_args = 1,
+	  .opts = RULE_OPTS,
+	  .state = S_CG_CREATE,
+	  .data = CGFW_ALLOW,
+	  .help = RULE_HELP("Remove a rule added with 'cgfw allow' (same arguments).") },
+	{ .name = "default",
+	  .summary = "set a cgroup's default verdict",
+	  .fn = cmd_default,
+	  .args = "allow|deny",
+	  .min_args = 1,
+	  .max_args = 1,
+	  .opts = OPTS(O_CGROUP, O_INGRESS, O_EGRESS),
+	  .required = OPTS(O_CGROUP),
+	  .state = S_CG_LOCK,
+	  .help = "The verdict for packets no rule matches (allowlist mode is 'deny'). Without a\n"
+		  "direction, both. The cgroup must be attached.\n" },
+	{ .name = "list",
+	  .summary = "show attachments and rules",
+	  .fn = cmd_list,
+	  .opts = OPTS(O_CGROUP),
+	  .state = S_CG_READ,
+	  .help = "Attached cgroups with their defaults, and every rule with its scope, action,\n"
+		  "direction, prefix, protocol, ports and origin (manual or policy). With --cgroup,\n"
+		  "that cgroup's attachment, its rules and the host-wide rules.\n" },
+	{ .name = "seen",
+	  .summary = "remote addresses each workload exchanged packets with",
+	  .fn = cmd_seen,
+	  .opts = OPTS(O_CGROUP),
+	  .state = S_CG_READ,
+	  .help = "Per attached cgroup, remote address and direction: packets, bytes, dropped\n"
+		  "packets, first and last seen. Kept in an LRU map of 65536 entries.\n" },
+	{ .name = "status",
+	  .summary = "state, counts and datapath counters",
+	  .fn = cmd_status,
+	  .state = S_CG_READ,
+	  .help = "The state root and its layout version, attachments, rule counts and the\n"
+		  "datapath's counters by direction and reason.\n" },
+	{ .name = "exec",
+	  .summary = "run a command inside a cgroup",
+	  .fn = cmd_exec,
+	  .args = "-- CMD [ARGS...]",
+	  .min_args = 1,
+	  .max_args = -1,
+	  .opts = OPTS(O_CGROUP),
+	  .required = OPTS(O_CGROUP),
+	  .state = S_NONE,
+	  .flags = CMD_TAIL,
+	  .help = "Create CGROUP if needed (libcgroup), enforce a policy workload waiting for it,\n"
+		  "move into it and run CMD.\n" },
+	{ .name = "tc",
+	  .summary = "attach the interface programs (tproxy, stateful inbound, redirect)",
+	  .sub = tc_verbs },
+	{ .name = "tproxy",
+	  .summary = "intercept flows into a local transparent listener",
+	  .sub = tproxy_verbs },
+	{ .name = "inbound",
+	  .summary = "admit inbound traffic on stateful interfaces",
+	  .sub = inbound_verbs },
+	{ .name = "redirect",
+	  .summary = "rewrite destinations (DNAT) and restore replies",
+	  .sub = redirect_verbs },
+	{ .name = "monitor",
+	  .summary = "stream decision events (drops, intercepts, redirects)",
+	  .fn = cmd_monitor,
+	  .opts = OPTS(O_COUNT),
+	  .state = S_NONE,
+	  .help = "Print decision events as they happen: drops, intercepts and redirects of the\n"
+		  "interface programs, and drops of the cgroup programs. --json prints one JSON\n"
+		  "object per line. The datapath sends at most 1000 events per second per CPU\n"
+		  "(bursts of 256) through a 256 KiB ring buffer; beyond that it drops events,\n"
+		  "never packets, and the count of events not sent is reported. Ctrl-C (SIGINT)\n"
+		  "or SIGTERM stops it.\n" },
+	{ .name = "policy",
+	  .summary = "check, apply, diff or show policy files",
+	  .sub = policy_verbs },
+	{ .name = "restore",
+	  .summary = "re-create the saved policy (at boot)",
+	  .fn = cmd_restore,
+	  .state = S_NONE,
+	  .help = "Re-apply the saved policy, the rules of running containers and what 'cgfw save'\n"
+		  "saved, e.g. after a reboot or after the pins under /sys/fs/bpf were lost.\n"
+		  "Idempotent.\n" },
+	{ .name = "save",
+	  .summary = "save attachments and manual rules for restore",
+	  .fn = cmd_save,
+	  .state = S_NONE,
+	  .help = "Write the attachments, their defaults and the rules added by hand to\n"
+		  "/var/lib/cgfw/manual.json ($CGFW_STATE_DIR), which 'cgfw restore' re-creates\n"
+		  "after a reboot. Policy rules are saved by 'cgfw policy apply' already.\n" },
+	{ .name = "oci-hook",
+	  .summary = "OCI runtime hook (createRuntime, poststop)",
+	  .fn = cmd_oci_hook,
+	  .args = "[createRuntime|poststop] < STATE.json",
+	  .max_args = 1,
+	  .state = S_NONE,
+	  .help = "Called by the container runtime with the OCI state on stdin. At createRuntime,\n"
+		  "enforces the workload named by the annotation io.cgfw.policy on the container's\n"
+		  "cgroup before its process runs; an unknown name fails the start. At poststop,\n"
+		  "removes what it created. Without a stage, it is taken from the state's status.\n" },
+	{ .name = "reset",
+	  .summary = "detach everything and remove all state",
+	  .fn = cmd_reset,
+	  .opts = OPTS(O_YES),
+	  .state = S_NONE,
+	  .help = "Detach every cgroup and interface, remove cgfw's routes, every rule and the\n"
+		  "pinned state. Saved policies under /var/lib/cgfw stay.\n" },
+	{ .name = "help",
+	  .summary = "show help for a command",
+	  .fn = cmd_help,
+	  .args = "[COMMAND [VERB]]",
+	  .max_args = 2,
+	  .state = S_NONE,
+	  .help = "Show the commands, or the help of one.\n" },
+	{ .name = "version",
+	  .summary = "print the version",
+	  .fn = cmd_version,
+	  .state = S_NONE,
+	  .help = "The version of cgfw and of its pinned state's layout.\n" },
 	{ NULL },
 };
 
@@ -284,7 +412,8 @@ void cli_help(FILE *f, const struct cmd *cmd, const char *path)
 			fprintf(f, "  %-26s %s\n", buf, op->help);
 		}
 	}
-	fprintf(f, "  %-26s %s\n", "-j, --json", "machine-readable output (-p, --pretty: indented)");
+	fprintf(f, "  %-26s %s\n", "-j, --json",
+		"machine-readable output (-p, --pretty: indented)");
 }
 
 static void main_usage(FILE *f)
@@ -296,12 +425,13 @@ static void main_usage(FILE *f)
 		   "Commands:\n");
 	for (const struct cmd *c = cgfw_commands; c->name; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\nGlobal options:\n"
-		   "  -j, --json     machine-readable output (errors as {\"error\": ...} on stderr)\n"
-		   "  -p, --pretty   indented JSON (implies --json)\n"
-		   "  -V, --version  print the version\n"
-		   "\nState lives under %s; exit status 0 ok, 1 failure, 2 bad input.\n",
-		   cgfw_state_root());
+	fprintf(f,
+		"\nGlobal options:\n"
+		"  -j, --json     machine-readable output (errors as {\"error\": ...} on stderr)\n"
+		"  -p, --pretty   indented JSON (implies --json)\n"
+		"  -V, --version  print the version\n"
+		"\nState lives under %s; exit status 0 ok, 1 failure, 2 bad input.\n",
+		cgfw_state_root());
 }
 
 static const struct cmd *find(const struct cmd *table, const char *name)
@@ -366,8 +496,8 @@ int cli_open(struct ctx *c)
 		return cgfw_tc_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &c->tc);
 	case S_TC_LOCK:
 	case S_TC_READ:
-		err = cgfw_tc_open(c->cmd->state == S_TC_LOCK ? CGFW_OPEN_LOCK
-							     : CGFW_OPEN_LOCK | CGFW_OPEN_SHARED,
+		err = cgfw_tc_open(c->cmd->state == S_TC_LOCK ? CGFW_OPEN_LOCK :
+								CGFW_OPEN_LOCK | CGFW_OPEN_SHARED,
 				   &c->tc);
 		/* No TC state: the command sees none (nothing to list or delete). */
 		return err == -ENOENT ? 0 : err;
@@ -409,8 +539,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
 			return cmd_version(&c);
 		} else {
-			return cli_fail(&c, cli_usage(NULL, "unknown option '%s' (see 'cgfw --help')",
-						      argv[i]));
+			return cli_fail(&c,
+					cli_usage(NULL, "unknown option '%s' (see 'cgfw --help')",
+						  argv[i]));
 		}
 	}
 	if (i >= argc) {
@@ -419,8 +550,8 @@ int main(int argc, char **argv)
 	}
 	cmd = find(cgfw_commands, argv[i]);
 	if (!cmd)
-		return cli_fail(&c, cli_usage(NULL, "unknown command '%s' (see 'cgfw help')",
-					      argv[i]));
+		return cli_fail(&c,
+				cli_usage(NULL, "unknown command '%s' (see 'cgfw help')", argv[i]));
 	snprintf(c.name, sizeof(c.name), "%s", cmd->name);
 	i++;
 	if (cmd->sub) {

@@ -72,7 +72,8 @@ static void report_lost(uint64_t lost)
 	if (json_mode)
 		print_json(json_pack("{s:s, s:I}", "action", "lost", "events", (json_int_t)lost));
 	else
-		printf("-- %" PRIu64 " events not sent by the datapath (rate limit or full buffer); "
+		printf("-- %" PRIu64
+		       " events not sent by the datapath (rate limit or full buffer); "
 		       "their packets were handled as usual\n",
 		       lost);
 }

@@ -17,8 +17,7 @@ static const char *const mode_choices[] = { "auto", "tcx", "clsact", NULL };
 const struct opt cli_opts[O_MAX] = {
 	[O_CGROUP] = { "cgroup", NULL, T_STRING, "CGROUP",
 		       "the workload: a cgroup v2 path, absolute or relative to the cgroup2 mount" },
-	[O_INGRESS] = { "ingress", NULL, T_FLAG, NULL,
-			"only packets the workload receives" },
+	[O_INGRESS] = { "ingress", NULL, T_FLAG, NULL, "only packets the workload receives" },
 	[O_EGRESS] = { "egress", NULL, T_FLAG, NULL, "only packets the workload sends" },
 	[O_PROTO] = { "proto", NULL, T_PROTO, "tcp|udp|icmp",
 		      "only this protocol (icmp means ICMPv6 for IPv6 rules)" },
@@ -40,7 +39,8 @@ const struct opt cli_opts[O_MAX] = {
 	[O_PORTS] = { "ports", "port", T_TC, "LOW[-HIGH]", "destination ports" },
 	[O_TO] = { "to", NULL, T_TC, "[ADDR:]PORT",
 		   "the listener (tproxy) or the new destination (redirect)" },
-	[O_IFACE] = { "iface", NULL, T_TC, "IFACE", "only packets of this interface (default: any)" },
+	[O_IFACE] = { "iface", NULL, T_TC, "IFACE",
+		      "only packets of this interface (default: any)" },
 	[O_WATCH] = { "watch", NULL, T_FLAG, NULL, "keep following changes until Ctrl-C" },
 	[O_COUNT] = { "count", NULL, T_COUNT, "N", "stop after N events" },
 };
@@ -185,7 +185,8 @@ int cli_parse(struct ctx *c, int argc, char **argv)
 		}
 		if (eq) {
 			if (!eq[1])
-				return cli_usage(c, "option '--%s' needs a value", cli_opts[id].name);
+				return cli_usage(c, "option '--%s' needs a value",
+						 cli_opts[id].name);
 		} else if (i + 1 >= argc) {
 			return cli_usage(c, "option '--%s' needs a value", cli_opts[id].name);
 		}

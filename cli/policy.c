@@ -40,7 +40,8 @@ static void print_plan(const struct cgfw_plan *plan, const char *verb)
 		}
 		json_object_set_new(o, "changes", l);
 		json_object_set_new(o, "rules_added", json_integer((json_int_t)plan->rules_added));
-		json_object_set_new(o, "rules_removed", json_integer((json_int_t)plan->rules_removed));
+		json_object_set_new(o, "rules_removed",
+				    json_integer((json_int_t)plan->rules_removed));
 		json_object_set_new(o, "attached", json_integer((json_int_t)plan->attached));
 		json_object_set_new(o, "detached", json_integer((json_int_t)plan->detached));
 		json_object_set_new(o, "pending", json_integer((json_int_t)plan->pending));
@@ -75,8 +76,8 @@ int cmd_policy_check(struct ctx *c)
 		rules += pol.workloads[i].nrules;
 	if (json_mode)
 		print_json(json_pack("{s:b, s:I, s:I, s:I}", "valid", 1, "workloads",
-				     (json_int_t)pol.nworkloads, "interfaces", (json_int_t)pol.nifaces,
-				     "rules", (json_int_t)rules));
+				     (json_int_t)pol.nworkloads, "interfaces",
+				     (json_int_t)pol.nifaces, "rules", (json_int_t)rules));
 	else
 		printf("ok: %zu workloads, %zu interfaces, %zu rules\n", pol.nworkloads,
 		       pol.nifaces, rules);
@@ -153,14 +154,13 @@ int cmd_policy_show(struct ctx *c)
 
 		printf("%-20s %-40s %-8s %-8s %6zu %s (%zu containers)\n", wv->w->name,
 		       wv->w->cgroup ? wv->w->cgroup : "-", def_name(wv->w, CGFW_DIR_INGRESS),
-		       def_name(wv->w, CGFW_DIR_EGRESS), wv->w->nrules, wv->state,
-		       wv->ncontainers);
+		       def_name(wv->w, CGFW_DIR_EGRESS), wv->w->nrules, wv->state, wv->ncontainers);
 	}
 	for (size_t i = 0; i < pol->nifaces; i++) {
 		const struct cgfw_pol_iface *f = &pol->ifaces[i];
 
-		printf("interface %s: stateful %s, %zu tproxy, %zu inbound, %zu redirect\n", f->name,
-		       f->stateful ? "yes" : "no", f->ntproxy, f->ninbound, f->nredirect);
+		printf("interface %s: stateful %s, %zu tproxy, %zu inbound, %zu redirect\n",
+		       f->name, f->stateful ? "yes" : "no", f->ntproxy, f->ninbound, f->nredirect);
 	}
 	cgfw_policy_view_free(&v);
 	return 0;

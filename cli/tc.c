@@ -38,9 +38,9 @@ int cmd_tc_attach(struct ctx *c)
 	       info.mode == CGFW_TC_MODE_TCX ? "tcx" : "clsact",
 	       info.flags & CGFW_TC_STATEFUL ? ", stateful" : "",
 	       info.flags & CGFW_TC_STATEFUL && info.flags & CGFW_TC_ICMP ? ", icmp echo" : "",
-	       info.flags & CGFW_TC_STATEFUL && !(info.flags & CGFW_TC_NO_SSH)
-		       ? ", ssh to own addresses"
-		       : "");
+	       info.flags & CGFW_TC_STATEFUL && !(info.flags & CGFW_TC_NO_SSH) ?
+		       ", ssh to own addresses" :
+		       "");
 	return 0;
 }
 
@@ -132,7 +132,9 @@ int cmd_tc_list(struct ctx *c)
 		       f->mode == CGFW_TC_MODE_TCX ? "tcx" : "clsact", st ? "yes" : "no",
 		       st && (f->flags & CGFW_TC_ICMP) ? "yes" : "-",
 		       st ? (f->flags & CGFW_TC_NO_SSH ? "no" : "yes") : "-",
-		       !f->this_netns ? "(other netns)" : f->live ? "yes" : "NO");
+		       !f->this_netns ? "(other netns)" :
+		       f->live	      ? "yes" :
+					"NO");
 		for (size_t j = 0; j < f->naddrs && j < CGFW_TC_MAX_SHOWN_ADDRS; j++) {
 			char buf[CGFW_ADDRSTRLEN];
 
@@ -281,7 +283,8 @@ static void print_rules(uint8_t kind, const struct cgfw_tc_rule *rules, size_t n
 	       "PORTS", kind == CGFW_TC_INBOUND ? "" : "TO", "IFACE", "PACKETS", "BYTES");
 	for (size_t i = 0; i < n; i++) {
 		const struct cgfw_tc_rule *r = &rules[i];
-		char d[CGFW_ADDRSTRLEN], s[CGFW_ADDRSTRLEN] = "*", p[16], to[CGFW_ADDRSTRLEN + 8] = "";
+		char d[CGFW_ADDRSTRLEN], s[CGFW_ADDRSTRLEN] = "*", p[16],
+					 to[CGFW_ADDRSTRLEN + 8] = "";
 
 		cgfw_format_prefix(&r->dst, d, sizeof(d));
 		if (r->src.len)

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config make
-clang-19 llvm-19 lld-19 libclang-rt-19-dev
+clang-19 llvm-19 lld-19 libclang-rt-19-dev clang-format-19
 libbpf-dev libelf-dev zlib1g-dev libcgroup-dev bpftool
 check libjansson-dev libyaml-dev libmnl-dev
 iproute2 util-linux procps netcat-openbsd socat python3

@@ -91,7 +91,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CGFW_DIR_COUNT * CGFW_R_COUNT);
+	__uint(max_entries, CGFW_STATS_MAX);
 	__type(key, __u32);
 	__type(value, struct cgfw_stat_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -127,8 +127,8 @@ struct walk {
 	const struct cgfw_len_list *list;
 	const __u8 *addr;
 	__u32 dir;
-	__u16 port;	/* host order; 0 for protocols without ports */
-	__u8 proto;	/* rule protocol to probe in cgfw_prules, 0 if none */
+	__u16 port; /* host order; 0 for protocols without ports */
+	__u8 proto; /* rule protocol to probe in cgfw_prules, 0 if none */
 	int verdict;
 };
 
@@ -151,7 +151,8 @@ static int walk_one(__u32 i, void *ctx)
 		w->key.proto = w->proto;
 		if (kind & CGFW_LEN_PORT_CG) {
 			w->key.scope = cgfw_cgid;
-			act = port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir, w->port);
+			act = port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir,
+					w->port);
 		}
 		if (kind & CGFW_LEN_PORT_HOST) {
 			w->key.scope = CGFW_SCOPE_HOST;
@@ -211,8 +212,11 @@ static __always_inline void record_seen(const struct cgfw_pkt *p, __u32 dir, __u
 		v->last_ns = now;
 	} else {
 		struct cgfw_seen_val nv = {
-			.packets = 1, .bytes = len, .dropped = drop ? 1 : 0,
-			.first_ns = now, .last_ns = now,
+			.packets = 1,
+			.bytes = len,
+			.dropped = drop ? 1 : 0,
+			.first_ns = now,
+			.last_ns = now,
 		};
 		bpf_map_update_elem(&cgfw_seen, &k, &nv, BPF_NOEXIST);
 	}
@@ -265,7 +269,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 	const struct cgfw_lens_val *ctl, *lens;
 	struct walk w = {};
 	__u32 zero = 0, slot;
-	int def = CGFW_VERDICT_ALLOW, other_def = CGFW_VERDICT_ALLOW, verdict, reply = 0, reason, perr;
+	int def = CGFW_VERDICT_ALLOW, other_def = CGFW_VERDICT_ALLOW, verdict, reply = 0, reason,
+	    perr;
 
 	cg = bpf_map_lookup_elem(&cgfw_cgroups, (__u64 *)&cgfw_cgid);
 	if (cg) {

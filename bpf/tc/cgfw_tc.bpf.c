@@ -47,14 +47,14 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load. */
-const volatile __u32 cgfw_flags = 0; /* CGFW_TC_STATEFUL | CGFW_TC_ICMP | CGFW_TC_NO_SSH */
+const volatile __u32 cgfw_flags = 0;	 /* CGFW_TC_STATEFUL | CGFW_TC_ICMP | CGFW_TC_NO_SSH */
 const volatile __u32 cgfw_attach_id = 0; /* key of this interface's addresses in cgfw_tc_ifaddr */
-const volatile __u32 cgfw_l2_len = 14; /* offset of the IP header */
+const volatile __u32 cgfw_l2_len = 14;	 /* offset of the IP header */
 
 #define V_PASS TC_ACT_UNSPEC
 #define V_DROP TC_ACT_SHOT
 
-#define DIR_IN 0
+#define DIR_IN	0
 #define DIR_OUT 1
 
 #define TCP_FLAG_SYN 0x02
@@ -129,7 +129,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2 * CGFW_TC_R_COUNT);
+	__uint(max_entries, CGFW_TC_STATS_MAX);
 	__type(key, __u32);
 	__type(value, struct cgfw_tc_stat_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -157,12 +157,12 @@ struct want {
 struct look {
 	struct cgfw_tc_key key;
 	const struct cgfw_len_list *list;
-	void *tbl; /* the current rule table, looked up once per packet */
+	void *tbl;     /* the current rule table, looked up once per packet */
 	struct want w; /* a separate struct: the global cgfw_tc_scan() may clobber it */
-	__u32 da[4]; /* packet destination */
-	__u32 len; /* packet length, for the rule's byte counter */
-	__u16 gen; /* generation of the head being probed */
-	__u64 best; /* rank to beat while walking chunks */
+	__u32 da[4];   /* packet destination */
+	__u32 len;     /* packet length, for the rule's byte counter */
+	__u16 gen;     /* generation of the head being probed */
+	__u64 best;    /* rank to beat while walking chunks */
 	/* the winning entry */
 	__u8 found;
 	__u8 kind;

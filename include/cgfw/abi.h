@@ -9,8 +9,9 @@
 
 #include <linux/types.h>
 
-#define CGFW_ABI_ASSERT_SIZE(type, size) \
-	_Static_assert(sizeof(type) == (size), #type " changed size: this breaks the pinned map ABI")
+#define CGFW_ABI_ASSERT_SIZE(type, size)       \
+	_Static_assert(sizeof(type) == (size), \
+		       #type " changed size: this breaks the pinned map ABI")
 
 /* Bumped whenever any pinned map's key or value layout changes. */
 #define CGFW_LAYOUT_VERSION 3

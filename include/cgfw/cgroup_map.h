@@ -8,14 +8,14 @@
 
 #include "abi.h"
 
-#define CGFW_CGROUPS_PIN "cgfw_cgroups"
-#define CGFW_CGROUPS_MAX 65536
+#define CGFW_CGROUPS_PIN     "cgfw_cgroups"
+#define CGFW_CGROUPS_MAX     65536
 #define CGFW_CGROUP_PATH_MAX 480
 
 struct cgfw_cgroup_val {
-	__u8 def[CGFW_DIR_COUNT];	/* CGFW_VERDICT_ALLOW or CGFW_VERDICT_DENY */
+	__u8 def[CGFW_DIR_COUNT]; /* CGFW_VERDICT_ALLOW or CGFW_VERDICT_DENY */
 	__u8 pad[6];
-	__u64 attached_ns;		/* CLOCK_REALTIME of the first attach */
+	__u64 attached_ns;		 /* CLOCK_REALTIME of the first attach */
 	char path[CGFW_CGROUP_PATH_MAX]; /* relative to the cgroup2 mount, NUL-terminated */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_cgroup_val, 496);

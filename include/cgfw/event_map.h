@@ -15,9 +15,9 @@
 #define CGFW_EVENTS_PIN "cgfw_events"
 #define CGFW_EVRATE_PIN "cgfw_evrate"
 
-#define CGFW_EVENTS_SIZE	(256 * 1024)
-#define CGFW_EVENT_INTERVAL_NS	1000000ull			/* 1000 events/s per CPU */
-#define CGFW_EVENT_BURST_NS	(256 * CGFW_EVENT_INTERVAL_NS)	/* bursts of 256 */
+#define CGFW_EVENTS_SIZE       (256 * 1024)
+#define CGFW_EVENT_INTERVAL_NS 1000000ull		      /* 1000 events/s per CPU */
+#define CGFW_EVENT_BURST_NS    (256 * CGFW_EVENT_INTERVAL_NS) /* bursts of 256 */
 
 /* Where an event comes from. */
 #define CGFW_EV_TC_INGRESS     1
@@ -31,20 +31,20 @@
 #define CGFW_EV_REDIRECT  3
 
 struct cgfw_event {
-	__u64 ts_ns;	  /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-	__u64 cgid;	  /* cgroup events: the enforcing cgroup's id */
-	__u32 ifindex;	  /* tc events: the interface */
-	__u32 rule_id;	  /* tc events: the rule that decided, 0 if none */
-	__u32 len;	  /* packet length */
-	__u8 source;	  /* CGFW_EV_TC_* / CGFW_EV_CGROUP_* */
-	__u8 action;	  /* CGFW_EV_DROP ... */
-	__u8 reason;	  /* tc: enum cgfw_tc_reason; cgroup: enum cgfw_reason */
-	__u8 family;	  /* 0 if not IP */
+	__u64 ts_ns;   /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 cgid;    /* cgroup events: the enforcing cgroup's id */
+	__u32 ifindex; /* tc events: the interface */
+	__u32 rule_id; /* tc events: the rule that decided, 0 if none */
+	__u32 len;     /* packet length */
+	__u8 source;   /* CGFW_EV_TC_* / CGFW_EV_CGROUP_* */
+	__u8 action;   /* CGFW_EV_DROP ... */
+	__u8 reason;   /* tc: enum cgfw_tc_reason; cgroup: enum cgfw_reason */
+	__u8 family;   /* 0 if not IP */
 	__u8 proto;
 	__u8 pad;
-	__u16 sport;	  /* network byte order */
-	__u16 dport;	  /* network byte order */
-	__u16 to_port;	  /* network byte order: listener or new destination port */
+	__u16 sport;   /* network byte order */
+	__u16 dport;   /* network byte order */
+	__u16 to_port; /* network byte order: listener or new destination port */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u8 to_addr[16]; /* listener or new destination address */
@@ -52,9 +52,9 @@ struct cgfw_event {
 CGFW_ABI_ASSERT_SIZE(struct cgfw_event, 88);
 
 struct cgfw_evrate_val {
-	__u64 tat;	/* theoretical arrival time of the next event (CLOCK_MONOTONIC at
+	__u64 tat;  /* theoretical arrival time of the next event (CLOCK_MONOTONIC at
 			 * tick resolution: a clock without a clock-source read) */
-	__u64 lost;	/* events not sent: over the rate or ring full */
+	__u64 lost; /* events not sent: over the rate or ring full */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_evrate_val, 16);
 

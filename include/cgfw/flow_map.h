@@ -16,8 +16,8 @@ struct cgfw_flow_key {
 	__u64 cgid;
 	__u8 family;
 	__u8 proto;
-	__u16 lport;	/* network byte order */
-	__u16 rport;	/* network byte order */
+	__u16 lport; /* network byte order */
+	__u16 rport; /* network byte order */
 	__u8 pad[2];
 	__u8 laddr[16];
 	__u8 raddr[16];
@@ -25,7 +25,7 @@ struct cgfw_flow_key {
 CGFW_ABI_ASSERT_SIZE(struct cgfw_flow_key, 48);
 
 struct cgfw_flow_val {
-	__u32 allowed;	/* CGFW_DIR_BIT()s an allow rule admitted */
+	__u32 allowed; /* CGFW_DIR_BIT()s an allow rule admitted */
 	__u32 pad;
 	__u64 last_ns;
 };

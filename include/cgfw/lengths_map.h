@@ -14,8 +14,8 @@
 
 #define CGFW_LENS_PIN "cgfw_lens"
 
-#define CGFW_LENS_CTL	 0
-#define CGFW_LENS_SLOTS	 3
+#define CGFW_LENS_CTL	0
+#define CGFW_LENS_SLOTS 3
 
 /*
  * Kinds of rules present at a prefix length: which map, and whether host-wide
@@ -33,15 +33,15 @@
 #define CGFW_LEN6_MAX 129 /* /0 .. /128 */
 
 struct cgfw_len_list {
-	__u8 n;			/* lengths in use */
+	__u8 n; /* lengths in use */
 	__u8 pad[7];
-	__u8 len[136];		/* longest first; only [0, n) valid */
-	__u8 kind[136];		/* CGFW_LEN_* for len[i] */
+	__u8 len[136];	/* longest first; only [0, n) valid */
+	__u8 kind[136]; /* CGFW_LEN_* for len[i] */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_len_list, 280);
 
 struct cgfw_lens_val {
-	__u32 active;		/* entry 0 only: 1 or 2 */
+	__u32 active; /* entry 0 only: 1 or 2 */
 	__u32 pad;
 	struct cgfw_len_list v4;
 	struct cgfw_len_list v6;

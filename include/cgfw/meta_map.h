@@ -15,7 +15,7 @@
 struct cgfw_meta_val {
 	__u32 layout_version;
 	__u32 pad;
-	__u64 created_ns;	/* CLOCK_REALTIME */
+	__u64 created_ns; /* CLOCK_REALTIME */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_meta_val, 16);
 
@@ -26,9 +26,12 @@ enum cgfw_reason {
 	CGFW_R_ALLOW_REPLY,
 	CGFW_R_DROP_RULE,
 	CGFW_R_DROP_DEFAULT,
-	CGFW_R_UNPARSED,	/* not IPv4/IPv6 or too short: default verdict */
+	CGFW_R_UNPARSED, /* not IPv4/IPv6 or too short: default verdict */
 	CGFW_R_COUNT,
 };
+
+/* Entries of cgfw_stats: index dir * CGFW_R_COUNT + reason. */
+#define CGFW_STATS_MAX (CGFW_DIR_COUNT * CGFW_R_COUNT)
 
 struct cgfw_stat_val {
 	__u64 packets;

@@ -20,12 +20,12 @@
 #define CGFW_PRULES_MAX (1u << 16)
 
 struct cgfw_rule_key {
-	__u64 scope;	 /* cgroup id (host byte order), or CGFW_SCOPE_HOST */
-	__u8 family;	 /* CGFW_FAMILY_INET or CGFW_FAMILY_INET6 */
-	__u8 prefixlen;	 /* 0..32 or 0..128 */
-	__u8 proto;	 /* CGFW_PROTO_ANY in cgfw_rules; tcp/udp/icmp in cgfw_prules */
-	__u8 pad[5];	 /* must be zero */
-	__u8 addr[16];	 /* network byte order, host bits cleared; IPv4 in addr[0..3] */
+	__u64 scope;	/* cgroup id (host byte order), or CGFW_SCOPE_HOST */
+	__u8 family;	/* CGFW_FAMILY_INET or CGFW_FAMILY_INET6 */
+	__u8 prefixlen; /* 0..32 or 0..128 */
+	__u8 proto;	/* CGFW_PROTO_ANY in cgfw_rules; tcp/udp/icmp in cgfw_prules */
+	__u8 pad[5];	/* must be zero */
+	__u8 addr[16];	/* network byte order, host bits cleared; IPv4 in addr[0..3] */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_rule_key, 32);
 
@@ -38,8 +38,8 @@ CGFW_ABI_ASSERT_SIZE(struct cgfw_rule_val, 4);
 
 /* One port range of a protocol rule. An entry with no action bits is free. */
 struct cgfw_port_entry {
-	__u16 lo;	/* host byte order, inclusive */
-	__u16 hi;	/* host byte order, inclusive */
+	__u16 lo; /* host byte order, inclusive */
+	__u16 hi; /* host byte order, inclusive */
 	__u8 act[CGFW_DIR_COUNT];
 	__u8 pad[2];
 };

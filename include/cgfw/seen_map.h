@@ -14,17 +14,17 @@
 struct cgfw_seen_key {
 	__u64 cgid;
 	__u8 family;
-	__u8 dir;	/* CGFW_DIR_* */
+	__u8 dir; /* CGFW_DIR_* */
 	__u8 pad[6];
-	__u8 addr[16];	/* remote address, network byte order */
+	__u8 addr[16]; /* remote address, network byte order */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_seen_key, 32);
 
 struct cgfw_seen_val {
-	__u64 packets;	/* all packets, allowed and dropped */
+	__u64 packets; /* all packets, allowed and dropped */
 	__u64 bytes;
 	__u64 dropped;
-	__u64 first_ns;	/* CLOCK_BOOTTIME */
+	__u64 first_ns; /* CLOCK_BOOTTIME */
 	__u64 last_ns;	/* CLOCK_BOOTTIME */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_seen_val, 40);

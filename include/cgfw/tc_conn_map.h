@@ -29,32 +29,32 @@ struct cgfw_tc_conn_key {
 	__u8 pad[2];
 	__u16 cport;	/* client port, network byte order */
 	__u16 tport;	/* new destination port, network byte order */
-	__u8 caddr[16];	/* client address */
-	__u8 taddr[16];	/* new destination address */
+	__u8 caddr[16]; /* client address */
+	__u8 taddr[16]; /* new destination address */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_conn_key, 40);
 
 struct cgfw_tc_conn_val {
-	__u8 oaddr[16];	/* original destination address */
+	__u8 oaddr[16]; /* original destination address */
 	__u16 oport;	/* original destination port, network byte order */
 	__u16 pad;
 	__u32 rule_id;
-	__u64 last_ns;	/* when the flow was recorded (CLOCK_MONOTONIC, tick resolution) */
+	__u64 last_ns; /* when the flow was recorded (CLOCK_MONOTONIC, tick resolution) */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_conn_val, 32);
 
 struct cgfw_tc_udpflow_key {
 	__u8 family;
 	__u8 pad[3];
-	__u16 lport;	/* local port, network byte order */
-	__u16 rport;	/* remote port, network byte order */
+	__u16 lport; /* local port, network byte order */
+	__u16 rport; /* remote port, network byte order */
 	__u8 laddr[16];
 	__u8 raddr[16];
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_udpflow_key, 40);
 
 struct cgfw_tc_udpflow_val {
-	__u64 last_ns;	/* last datagram sent (CLOCK_MONOTONIC, tick resolution) */
+	__u64 last_ns; /* last datagram sent (CLOCK_MONOTONIC, tick resolution) */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_udpflow_val, 8);
 

@@ -29,25 +29,25 @@
 #define CGFW_TC_MODE_CLSACT 2
 
 struct cgfw_tc_iface_key {
-	__u64 netns;	/* inode of the network namespace */
+	__u64 netns; /* inode of the network namespace */
 	__u32 ifindex;
 	__u32 pad;
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_iface_key, 16);
 
 struct cgfw_tc_iface_val {
-	char name[16];	     /* IFNAMSIZ */
-	__u32 attach_id;     /* unique per attachment, baked into the programs */
-	__u32 flags;	     /* CGFW_TC_STATEFUL ... */
-	__u8 mode;	     /* CGFW_TC_MODE_* */
-	__u8 qdisc_created;  /* clsact: cgfw added the clsact qdisc */
-	__u8 l2_len;	     /* bytes before the IP header (14 on Ethernet, 0 on L3 devices) */
+	char name[16];	    /* IFNAMSIZ */
+	__u32 attach_id;    /* unique per attachment, baked into the programs */
+	__u32 flags;	    /* CGFW_TC_STATEFUL ... */
+	__u8 mode;	    /* CGFW_TC_MODE_* */
+	__u8 qdisc_created; /* clsact: cgfw added the clsact qdisc */
+	__u8 l2_len;	    /* bytes before the IP header (14 on Ethernet, 0 on L3 devices) */
 	__u8 pad;
-	__u16 prio[2];	     /* clsact: filter priority, ingress and egress */
-	__u32 handle;	     /* clsact: filter handle */
-	__u32 prog_id[2];    /* ingress and egress program ids */
+	__u16 prio[2];	  /* clsact: filter priority, ingress and egress */
+	__u32 handle;	  /* clsact: filter handle */
+	__u32 prog_id[2]; /* ingress and egress program ids */
 	__u32 pad2;
-	__u64 attached_ns;   /* CLOCK_REALTIME */
+	__u64 attached_ns; /* CLOCK_REALTIME */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_iface_val, 56);
 
@@ -55,7 +55,7 @@ struct cgfw_tc_ifaddr_key {
 	__u32 attach_id;
 	__u8 family;
 	__u8 pad[3];
-	__u8 addr[16];	/* network byte order */
+	__u8 addr[16]; /* network byte order */
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_ifaddr_key, 24);
 

@@ -63,9 +63,9 @@ struct cgfw_tc_key {
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_key, 24);
 
 struct cgfw_tc_entry {
-	__u32 id;	  /* rule id, unique, never 0 */
-	__u32 ifindex;	  /* only packets of this interface; 0: any interface */
-	__u16 port_lo;	  /* destination ports, host byte order, inclusive */
+	__u32 id;      /* rule id, unique, never 0 */
+	__u32 ifindex; /* only packets of this interface; 0: any interface */
+	__u16 port_lo; /* destination ports, host byte order, inclusive */
 	__u16 port_hi;
 	__u16 to_port;	  /* tproxy listener / redirect port, network byte order */
 	__u8 kind;	  /* CGFW_TC_TPROXY, _REDIRECT, _INBOUND */
@@ -85,11 +85,11 @@ CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_entry, 64);
 #define CGFW_TC_F_PORTIDX 0x1 /* PORT sub-keys exist */
 
 struct cgfw_tc_val {
-	__u16 n;	  /* valid entries in e[] (ports[] in a PORTLIST) */
-	__u16 gen;	  /* head: generation of its sub-keys */
-	__u16 nchunks;	  /* head: CHUNK sub-keys 1..nchunks */
-	__u8 flags;	  /* head: CGFW_TC_F_* */
-	__u8 nportlists;  /* head: PORTLIST sub-keys 1..nportlists */
+	__u16 n;	   /* valid entries in e[] (ports[] in a PORTLIST) */
+	__u16 gen;	   /* head: generation of its sub-keys */
+	__u16 nchunks;	   /* head: CHUNK sub-keys 1..nchunks */
+	__u8 flags;	   /* head: CGFW_TC_F_* */
+	__u8 nportlists;   /* head: PORTLIST sub-keys 1..nportlists */
 	__u64 portmask[4]; /* head: bit (port % 256) set for every PORT sub-key, so most
 			    * ports without one cost no lookup */
 	union {

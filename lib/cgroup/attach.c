@@ -131,8 +131,10 @@ int cgfw_attach(struct cgfw_state *st, const struct cgfw_cgroup *cg)
 	skel->rodata->cgfw_cgid = cg->id;
 	err = cgfw_cgroup_bpf__load(skel);
 	if (err) {
-		err = cgfw_seterr(err, "cannot load the cgroup programs for %s (verifier or map "
-				       "mismatch): %s", cg->abs, strerror(-err));
+		err = cgfw_seterr(err,
+				  "cannot load the cgroup programs for %s (verifier or map "
+				  "mismatch): %s",
+				  cg->abs, strerror(-err));
 		goto out;
 	}
 
@@ -172,8 +174,8 @@ int cgfw_attach(struct cgfw_state *st, const struct cgfw_cgroup *cg)
 		}
 		err = bpf_link__pin(made[dir], p);
 		if (err) {
-			err = cgfw_seterr(err, "cannot pin %s link at %s: %s", cgfw_dir_name(dir), p,
-					  strerror(-err));
+			err = cgfw_seterr(err, "cannot pin %s link at %s: %s", cgfw_dir_name(dir),
+					  p, strerror(-err));
 			goto out;
 		}
 		snprintf(made_path[dir], sizeof(made_path[dir]), "%s", p);

@@ -19,7 +19,8 @@ void cgfw_rule_key(const struct cgfw_rule *r, struct cgfw_rule_key *ret)
 
 static uint8_t rule_bit(const struct cgfw_rule *r)
 {
-	return r->action == CGFW_DENY ? CGFW_ACT_DENY_BIT(r->origin) : CGFW_ACT_ALLOW_BIT(r->origin);
+	return r->action == CGFW_DENY ? CGFW_ACT_DENY_BIT(r->origin) :
+					CGFW_ACT_ALLOW_BIT(r->origin);
 }
 
 bool cgfw_rule_val_apply(struct cgfw_rule_val *v, const struct cgfw_rule *r, bool add)

@@ -65,11 +65,11 @@ json_t *cgfw_attachment_json(const struct cgfw_attachment *a)
 	json_object_set_new(o, "cgroup", json_string(a->path[0] ? a->path : "/"));
 	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)a->id));
 	json_object_set_new(o, "default_ingress",
-			    json_string(a->def[CGFW_DIR_INGRESS] == CGFW_VERDICT_DENY ? "deny"
-										     : "allow"));
+			    json_string(a->def[CGFW_DIR_INGRESS] == CGFW_VERDICT_DENY ? "deny" :
+											"allow"));
 	json_object_set_new(o, "default_egress",
-			    json_string(a->def[CGFW_DIR_EGRESS] == CGFW_VERDICT_DENY ? "deny"
-										    : "allow"));
+			    json_string(a->def[CGFW_DIR_EGRESS] == CGFW_VERDICT_DENY ? "deny" :
+										       "allow"));
 	json_object_set_new(o, "ingress_attached", json_boolean(a->ingress));
 	json_object_set_new(o, "egress_attached", json_boolean(a->egress));
 	json_object_set_new(o, "attached_at", cgfw_time_json(a->attached_ns));

@@ -117,16 +117,20 @@ static int commit(struct cgfw_state *st, struct change *ch, size_t n, cgfw_progr
 	}
 	/* Old and new keys are both in the map until the old ones go. */
 	if (total_plain(&uni) > CGFW_RULES_MAX)
-		return cgfw_seterr(ENOSPC, "rule map full: %zu address rules during the change, "
-					   "capacity %u", total_plain(&uni), CGFW_RULES_MAX);
+		return cgfw_seterr(ENOSPC,
+				   "rule map full: %zu address rules during the change, "
+				   "capacity %u",
+				   total_plain(&uni), CGFW_RULES_MAX);
 	if (total_port(&uni) > CGFW_PRULES_MAX)
-		return cgfw_seterr(ENOSPC, "port rule map full: %zu entries during the change, "
-					   "capacity %u", total_port(&uni), CGFW_PRULES_MAX);
+		return cgfw_seterr(ENOSPC,
+				   "port rule map full: %zu entries during the change, "
+				   "capacity %u",
+				   total_port(&uni), CGFW_PRULES_MAX);
 
 	for (int p = 0; p < 2; p++) {
 		wk[p] = malloc((n ? n : 1) * sizeof(*wk[p]));
-		wv[p] = malloc((n ? n : 1) * (p ? sizeof(struct cgfw_port_rule_val)
-						: sizeof(struct cgfw_rule_val)));
+		wv[p] = malloc((n ? n : 1) * (p ? sizeof(struct cgfw_port_rule_val) :
+						  sizeof(struct cgfw_rule_val)));
 		dk[p] = malloc((n ? n : 1) * sizeof(*dk[p]));
 		if (!wk[p] || !wv[p] || !dk[p]) {
 			err = cgfw_seterr(ENOMEM, "out of memory");
@@ -156,11 +160,12 @@ static int commit(struct cgfw_state *st, struct change *ch, size_t n, cgfw_progr
 				     sizeof(struct cgfw_rule_key), vsz, nw[p], &done, progress, arg,
 				     p ? nw[0] : 0, nw[0] + nw[1]);
 		if (err) {
-			err = cgfw_seterr(err,
-					  err == -ENOMEM || err == -E2BIG
-						  ? "rule map full or out of kernel memory after %zu of %zu rules: %s"
-						  : "writing rules failed after %zu of %zu: %s",
-					  (p ? nw[0] : 0) + done, nw[0] + nw[1], strerror(-err));
+			err = cgfw_seterr(
+				err,
+				err == -ENOMEM || err == -E2BIG ?
+					"rule map full or out of kernel memory after %zu of %zu rules: %s" :
+					"writing rules failed after %zu of %zu: %s",
+				(p ? nw[0] : 0) + done, nw[0] + nw[1], strerror(-err));
 			restore(st, ch, n);
 			goto out;
 		}
@@ -203,7 +208,8 @@ static int check_scope(struct cgfw_state *st, uint64_t scope)
 	if (scope == CGFW_SCOPE_HOST)
 		return 0;
 	if (bpf_map_lookup_elem(st->cgroups_fd, &scope, &v) < 0)
-		return cgfw_seterr(ENOENT, "cgroup id %llu is not attached; run 'cgfw attach' first",
+		return cgfw_seterr(ENOENT,
+				   "cgroup id %llu is not attached; run 'cgfw attach' first",
 				   (unsigned long long)scope);
 	return 0;
 }
@@ -246,7 +252,8 @@ int cgfw_rules_update_mid(struct cgfw_state *st, const struct cgfw_rule *rules, 
 				goto out;
 			last_scope = rules[i].scope;
 		}
-		if (!rules[i].dirs || (rules[i].action != CGFW_ALLOW && rules[i].action != CGFW_DENY) ||
+		if (!rules[i].dirs ||
+		    (rules[i].action != CGFW_ALLOW && rules[i].action != CGFW_DENY) ||
 		    rules[i].origin >= CGFW_ORIGIN_COUNT) {
 			err = cgfw_seterr(EINVAL, "malformed rule %zu", i);
 			goto out;
@@ -290,11 +297,11 @@ int cgfw_rules_update_mid(struct cgfw_state *st, const struct cgfw_rule *rules, 
 					char buf[CGFW_ADDRSTRLEN];
 
 					cgfw_format_prefix(&r->pfx, buf, sizeof(buf));
-					err = cgfw_seterr(EINVAL,
-							  "too many port ranges for %s %s: at most %d per "
-							  "prefix and protocol",
-							  buf, cgfw_proto_name(r->proto),
-							  CGFW_PORT_ENTRIES);
+					err = cgfw_seterr(
+						EINVAL,
+						"too many port ranges for %s %s: at most %d per "
+						"prefix and protocol",
+						buf, cgfw_proto_name(r->proto), CGFW_PORT_ENTRIES);
 					goto out;
 				}
 			} else {
@@ -327,7 +334,8 @@ static void emit(struct cgfw_rule **out, size_t *n, size_t *cap, const struct cg
 			if (!r.dirs)
 				continue;
 			if (*n == *cap) {
-				struct cgfw_rule *m = realloc(*out, (*cap = *cap * 2 + 64) * sizeof(**out));
+				struct cgfw_rule *m =
+					realloc(*out, (*cap = *cap * 2 + 64) * sizeof(**out));
 
 				if (!m)
 					return;

@@ -50,9 +50,9 @@ int cgfw_seen_list(struct cgfw_state *st, uint64_t cgid, struct cgfw_seen **ret,
 		out[m].first_ns = cgfw_boot_to_realtime(vals[i].first_ns);
 		/* Converted once: a second conversion samples the clocks again and
 		 * could put last_seen before first_seen. */
-		out[m].last_ns = out[m].first_ns && vals[i].last_ns >= vals[i].first_ns
-					 ? out[m].first_ns + (vals[i].last_ns - vals[i].first_ns)
-					 : cgfw_boot_to_realtime(vals[i].last_ns);
+		out[m].last_ns = out[m].first_ns && vals[i].last_ns >= vals[i].first_ns ?
+					 out[m].first_ns + (vals[i].last_ns - vals[i].first_ns) :
+					 cgfw_boot_to_realtime(vals[i].last_ns);
 		m++;
 	}
 	free(keys);

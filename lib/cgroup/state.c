@@ -204,7 +204,8 @@ int cgfw_status_get(struct cgfw_state *st, struct cgfw_status *ret)
 		for (int r = 0; r < CGFW_R_COUNT; r++) {
 			uint64_t sum[2] = { 0, 0 };
 
-			if (cgfw_map_percpu_sum(st->stats_fd, (__u32)(d * CGFW_R_COUNT + r), 2, sum))
+			if (cgfw_map_percpu_sum(st->stats_fd, (__u32)(d * CGFW_R_COUNT + r), 2,
+						sum))
 				continue;
 			s.packets[d][r] = sum[0];
 			s.bytes[d][r] = sum[1];

@@ -102,7 +102,8 @@ int cgfw_cgroup2_mount(const char *mountinfo, char *buf, size_t n)
 	if (err < 0)
 		return err;
 	if (!found[0])
-		return cgfw_seterr(ENOENT, "no cgroup2 filesystem is mounted (cgfw needs cgroup v2)");
+		return cgfw_seterr(ENOENT,
+				   "no cgroup2 filesystem is mounted (cgfw needs cgroup v2)");
 	snprintf(buf, n, "%s", found);
 	return 0;
 }
@@ -182,17 +183,20 @@ int cgfw_cgroup_resolve(const char *mountinfo, const char *path, bool must_exist
 		char abs[PATH_MAX];
 
 		if (normalize(path, abs + 1, sizeof(abs) - 1) < 0)
-			return cgfw_seterr(EINVAL, "invalid cgroup path '%s': no '..' allowed", path);
+			return cgfw_seterr(EINVAL, "invalid cgroup path '%s': no '..' allowed",
+					   path);
 		abs[0] = '/';
 		if (!under(abs, mnt)) {
 			struct v1_probe p = { .path = abs };
 
 			each_mount(mountinfo, find_owner, &p);
 			if (strcmp(p.fstype, "cgroup") == 0)
-				return cgfw_seterr(EINVAL,
-						   "'%s' is on a cgroup v1 hierarchy; cgfw needs cgroup v2, mounted at %s",
-						   path, mnt);
-			return cgfw_seterr(EINVAL, "'%s' is not on the cgroup2 filesystem (mounted at %s)",
+				return cgfw_seterr(
+					EINVAL,
+					"'%s' is on a cgroup v1 hierarchy; cgfw needs cgroup v2, mounted at %s",
+					path, mnt);
+			return cgfw_seterr(EINVAL,
+					   "'%s' is not on the cgroup2 filesystem (mounted at %s)",
 					   path, mnt);
 		}
 		/* abs is the mount itself or below it: never read past its end. */
@@ -203,7 +207,8 @@ int cgfw_cgroup_resolve(const char *mountinfo, const char *path, bool must_exist
 		snprintf(rel, sizeof(rel), "%s", r);
 	} else {
 		if (normalize(path, rel, sizeof(rel)) < 0)
-			return cgfw_seterr(EINVAL, "invalid cgroup path '%s': no '..' allowed", path);
+			return cgfw_seterr(EINVAL, "invalid cgroup path '%s': no '..' allowed",
+					   path);
 	}
 	snprintf(cg->rel, sizeof(cg->rel), "%s", rel);
 	if (strlen(mnt) + 1 + strlen(rel) >= sizeof(cg->abs))
@@ -218,9 +223,10 @@ int cgfw_cgroup_resolve(const char *mountinfo, const char *path, bool must_exist
 			*ret = *cg; /* resolved, id 0: the caller may create it */
 			return 0;
 		}
-		return cgfw_seterr(errno == ENOENT ? EINVAL : errno,
-				   "cgroup '%s' does not exist (looked for %s; cgroup2 is mounted at %s)",
-				   path, cg->abs, mnt);
+		return cgfw_seterr(
+			errno == ENOENT ? EINVAL : errno,
+			"cgroup '%s' does not exist (looked for %s; cgroup2 is mounted at %s)",
+			path, cg->abs, mnt);
 	}
 	if (!S_ISDIR(st.st_mode))
 		return cgfw_seterr(EINVAL, "'%s' is not a cgroup directory (%s)", path, cg->abs);
@@ -228,7 +234,8 @@ int cgfw_cgroup_resolve(const char *mountinfo, const char *path, bool must_exist
 		struct statfs sfs;
 
 		if (statfs(cg->abs, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC)
-			return cgfw_seterr(EINVAL, "'%s' is not on the cgroup2 filesystem (mounted at %s)",
+			return cgfw_seterr(EINVAL,
+					   "'%s' is not on the cgroup2 filesystem (mounted at %s)",
 					   path, mnt);
 	}
 	cg->id = st.st_ino;
@@ -336,6 +343,7 @@ int cgfw_cgroup_enter(const struct cgfw_cgroup *cg)
 		return cgfw_seterr(err, "cannot move process into cgroup %s: %s", cg->abs,
 				   strerror(-err));
 	if (self_v2_path(now, sizeof(now)) == 0 && strcmp(now + 1, cg->rel) != 0)
-		return cgfw_seterr(EIO, "moved into %s but the kernel reports cgroup %s", cg->abs, now);
+		return cgfw_seterr(EIO, "moved into %s but the kernel reports cgroup %s", cg->abs,
+				   now);
 	return 0;
 }

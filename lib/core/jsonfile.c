@@ -69,10 +69,11 @@ int cgfw_check_owned(int fd, const char *path)
 				   "remove it, or chown it if it is yours)",
 				   path, st.st_uid, geteuid());
 	if (st.st_mode & 022)
-		return cgfw_seterr(EPERM,
-				   "refusing %s: mode %04o lets others write it (chmod go-w %s if it "
-				   "is yours)",
-				   path, st.st_mode & 07777, path);
+		return cgfw_seterr(
+			EPERM,
+			"refusing %s: mode %04o lets others write it (chmod go-w %s if it "
+			"is yours)",
+			path, st.st_mode & 07777, path);
 	return 0;
 }
 
@@ -88,8 +89,9 @@ int cgfw_read_json_file(const char *path, json_t **ret)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -ENOENT;
-		return cgfw_seterr(errno, errno == ELOOP ? "refusing %s: a symbolic link"
-							 : "cannot open %s: %s",
+		return cgfw_seterr(errno,
+				   errno == ELOOP ? "refusing %s: a symbolic link" :
+						    "cannot open %s: %s",
 				   path, strerror(errno));
 	}
 	err = cgfw_check_owned(fd, path);

@@ -99,8 +99,9 @@ static int rule_line(char *s, void *arg)
 	 * at a file that is no list, and an error must not print what it holds.
 	 */
 	if (cgfw_parse_prefix(s, &r.pfx) < 0)
-		return cgfw_seterr(EINVAL, "invalid line: not an address or prefix (%zu characters; "
-					   "the content is not shown)",
+		return cgfw_seterr(EINVAL,
+				   "invalid line: not an address or prefix (%zu characters; "
+				   "the content is not shown)",
 				   strlen(s));
 	if (rr->n == rr->cap) {
 		size_t cap = rr->cap ? rr->cap * 2 : 4096;

@@ -68,10 +68,11 @@ int cgfw_monitor_open(cgfw_event_fn fn, void *arg, struct cgfw_monitor **ret)
 	if (!err)
 		err = cgfw_pin_get(pin, CGFW_EVRATE_PIN, &m->evrate_fd);
 	if (err) {
-		err = err == -ENOENT ? cgfw_seterr(ENOENT, "no cgfw state at %s: nothing is attached",
-						   cgfw_pin_root(pin))
-				     : cgfw_seterr(err, "cannot open the event maps under %s: %s",
-						   cgfw_pin_root(pin), strerror(-err));
+		err = err == -ENOENT ?
+			      cgfw_seterr(ENOENT, "no cgfw state at %s: nothing is attached",
+					  cgfw_pin_root(pin)) :
+			      cgfw_seterr(err, "cannot open the event maps under %s: %s",
+					  cgfw_pin_root(pin), strerror(-err));
 		cgfw_monitor_close(m);
 		return err;
 	}

@@ -151,7 +151,8 @@ static int set_defaults(void *arg)
 		snprintf(cg.rel, sizeof(cg.rel), "%s", t->rel);
 		for (int d = 0; d < CGFW_DIR_COUNT; d++) {
 			err = cgfw_set_default(dc->st, &cg, CGFW_DIR_BIT(d),
-					       t->w->def_set[d] ? t->w->def[d] : CGFW_VERDICT_ALLOW);
+					       t->w->def_set[d] ? t->w->def[d] :
+								  CGFW_VERDICT_ALLOW);
 			if (err)
 				return err;
 		}
@@ -194,10 +195,11 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 		if (!cgfw_ops_attached(st, ct[i].cgid))
 			continue;
 		if (!w) {
-			err = cgfw_seterr(EBUSY,
-					  "workload '%s' is used by running container %s; keep it in "
-					  "the policy until the container stops",
-					  ct[i].workload, ct[i].id);
+			err = cgfw_seterr(
+				EBUSY,
+				"workload '%s' is used by running container %s; keep it in "
+				"the policy until the container stops",
+				ct[i].workload, ct[i].id);
 			goto out;
 		}
 		t[nt].id = ct[i].cgid;
@@ -213,14 +215,15 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 			continue;
 		err = cgfw_cgroup_resolve(NULL, w->cgroup, false, &cg);
 		if (err) {
-			err = cgfw_seterr(EINVAL, "%s:%d: workload '%s': %s", w->file ? w->file : "?",
-					  w->line, w->name, cgfw_errmsg());
+			err = cgfw_seterr(EINVAL, "%s:%d: workload '%s': %s",
+					  w->file ? w->file : "?", w->line, w->name, cgfw_errmsg());
 			goto out;
 		}
 		if (!cg.id) {
 			plan->pending++;
-			cgfw_plan_note(plan, '!', "workload %s: cgroup %s does not exist yet (pending)",
-				 w->name, cg.rel);
+			cgfw_plan_note(plan, '!',
+				       "workload %s: cgroup %s does not exist yet (pending)",
+				       w->name, cg.rel);
 			continue;
 		}
 		t[nt].id = cg.id;
@@ -229,8 +232,8 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 		t[nt].attach = !cgfw_ops_attached(st, cg.id);
 		if (t[nt].attach) {
 			plan->attached++;
-			cgfw_plan_note(plan, '+', "attach %s (workload %s)", cg.rel[0] ? cg.rel : "/",
-				 w->name);
+			cgfw_plan_note(plan, '+', "attach %s (workload %s)",
+				       cg.rel[0] ? cg.rel : "/", w->name);
 		}
 		new_att[nnew++] = cg.id;
 		nt++;
@@ -246,9 +249,10 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 
 			cgfw_attachment_get(st, prev_att[i], &a);
 			plan->detached++;
-			cgfw_plan_note(plan, '-', "detach %s (no longer in the policy; kept attached if it "
-					    "has rules added by hand)",
-				 a.path[0] ? a.path : "/");
+			cgfw_plan_note(plan, '-',
+				       "detach %s (no longer in the policy; kept attached if it "
+				       "has rules added by hand)",
+				       a.path[0] ? a.path : "/");
 		} else if (keep) {
 			bool listed = false;
 
@@ -292,9 +296,9 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 
 			if (want != have)
 				cgfw_plan_note(plan, '~', "default %s %s: %s -> %s",
-					 t[k].rel[0] ? t[k].rel : "/",
-					 d == CGFW_DIR_INGRESS ? "ingress" : "egress", cgfw_verdict_name(have),
-					 cgfw_verdict_name(want));
+					       t[k].rel[0] ? t[k].rel : "/",
+					       d == CGFW_DIR_INGRESS ? "ingress" : "egress",
+					       cgfw_verdict_name(have), cgfw_verdict_name(want));
 		}
 	}
 	err = cgfw_policy_apply_ifaces(NULL, pol, old, plan);
@@ -346,7 +350,8 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 		if (keep || !cgfw_ops_attached(st, prev_att[i]))
 			continue;
 		for (size_t k = 0; k < ncur; k++)
-			manual |= cur[k].scope == prev_att[i] && cur[k].origin == CGFW_ORIGIN_MANUAL;
+			manual |= cur[k].scope == prev_att[i] &&
+				  cur[k].origin == CGFW_ORIGIN_MANUAL;
 		if (manual) {
 			struct cgfw_cgroup cg = { .id = prev_att[i] };
 
@@ -363,16 +368,15 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 nomem:
 	err = cgfw_seterr(ENOMEM, "out of memory");
 	goto out;
-undo_attach:
-	{
-		char msg[1024];
+undo_attach: {
+	char msg[1024];
 
-		snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
-		for (size_t k = 0; k < nt; k++)
-			if (t[k].attach && cgfw_ops_attached(st, t[k].id))
-				cgfw_detach_id(st, t[k].id);
-		cgfw_seterr(err, "%s; the previous policy is still in force", msg);
-	}
+	snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
+	for (size_t k = 0; k < nt; k++)
+		if (t[k].attach && cgfw_ops_attached(st, t[k].id))
+			cgfw_detach_id(st, t[k].id);
+	cgfw_seterr(err, "%s; the previous policy is still in force", msg);
+}
 out:
 	cgfw_tc_close(tc);
 	free(t);

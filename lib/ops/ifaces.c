@@ -21,8 +21,8 @@ static uint32_t iface_flags(const struct cgfw_pol_iface *f)
 }
 
 /* A policy's port rule as a TC rule bound to its interface. */
-static int to_tc_rule(const struct cgfw_pol_iface *f, const struct cgfw_pol_port_rule *p,
-		      char kind, struct cgfw_tc_rule *r)
+static int to_tc_rule(const struct cgfw_pol_iface *f, const struct cgfw_pol_port_rule *p, char kind,
+		      struct cgfw_tc_rule *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->kind = kind_of(kind);
@@ -45,20 +45,22 @@ static int to_tc_rule(const struct cgfw_pol_iface *f, const struct cgfw_pol_port
 	if (cgfw_tc_rule_set(r, "iface", f->name) < 0)
 		return cgfw_seterr(EINVAL, "%s:%d: interface '%s': %s", f->file ? f->file : "?",
 				   p->line, f->name, cgfw_errmsg());
-	return cgfw_tc_rule_check(r, true) < 0
-		       ? cgfw_seterr(EINVAL, "%s:%d: %s", f->file ? f->file : "?", p->line,
-				     cgfw_errmsg())
-		       : 0;
+	return cgfw_tc_rule_check(r, true) < 0 ?
+		       cgfw_seterr(EINVAL, "%s:%d: %s", f->file ? f->file : "?", p->line,
+				   cgfw_errmsg()) :
+		       0;
 }
 
-static void rule_line(const struct cgfw_pol_iface *f, const struct cgfw_pol_port_rule *p,
-		      char kind, char *buf, size_t n)
+static void rule_line(const struct cgfw_pol_iface *f, const struct cgfw_pol_port_rule *p, char kind,
+		      char *buf, size_t n)
 {
 	json_t *j = cgfw_port_rule_json(p, kind != 'i');
 	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 
-	snprintf(buf, n, "%s %s %s", f->name, kind == 't' ? "tproxy" : kind == 'i' ? "inbound"
-										: "redirect",
+	snprintf(buf, n, "%s %s %s", f->name,
+		 kind == 't' ? "tproxy" :
+		 kind == 'i' ? "inbound" :
+			       "redirect",
 		 s ? s : "?");
 	free(s);
 	json_decref(j);
@@ -89,7 +91,8 @@ static size_t collect(const struct cgfw_policy *pol, struct tc_item **ret)
 		for (size_t g = 0; g < 3; g++) {
 			for (size_t k = 0; k < groups[g].n; k++) {
 				if (n == cap) {
-					struct tc_item *m = realloc(out, (cap = cap * 2 + 16) * sizeof(*m));
+					struct tc_item *m =
+						realloc(out, (cap = cap * 2 + 16) * sizeof(*m));
 
 					if (!m)
 						break;
@@ -98,7 +101,8 @@ static size_t collect(const struct cgfw_policy *pol, struct tc_item **ret)
 				out[n].f = f;
 				out[n].p = &groups[g].list[k];
 				out[n].kind = groups[g].kind;
-				rule_line(f, out[n].p, out[n].kind, out[n].line, sizeof(out[n].line));
+				rule_line(f, out[n].p, out[n].kind, out[n].line,
+					  sizeof(out[n].line));
 				n++;
 			}
 		}
@@ -155,8 +159,9 @@ int cgfw_policy_apply_ifaces(struct cgfw_tc *tc, const struct cgfw_policy *pol,
 		const struct cgfw_pol_iface *f = &pol->ifaces[i], *o = find_iface(old, f->name);
 
 		if (!if_nametoindex(f->name)) {
-			err = cgfw_seterr(EINVAL, "%s:%d: interface '%s' does not exist in this "
-						  "network namespace",
+			err = cgfw_seterr(EINVAL,
+					  "%s:%d: interface '%s' does not exist in this "
+					  "network namespace",
 					  f->file ? f->file : "?", f->line, f->name);
 			goto out;
 		}
@@ -224,16 +229,15 @@ int cgfw_policy_apply_ifaces(struct cgfw_tc *tc, const struct cgfw_policy *pol,
 			cgfw_tc_detach(tc, old->ifaces[i].name);
 	err = 0;
 	goto out;
-undo:
-	{
-		char msg[1024];
+undo: {
+	char msg[1024];
 
-		snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
-		for (size_t i = 0; i < pol->nifaces; i++)
-			if (attached_new[i])
-				cgfw_tc_detach(tc, pol->ifaces[i].name);
-		cgfw_seterr(err, "%s", msg);
-	}
+	snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
+	for (size_t i = 0; i < pol->nifaces; i++)
+		if (attached_new[i])
+			cgfw_tc_detach(tc, pol->ifaces[i].name);
+	cgfw_seterr(err, "%s", msg);
+}
 out:
 	free(now);
 	free(was);

@@ -44,9 +44,11 @@ int cgfw_manual_save(size_t *ret_rules)
 	for (size_t i = 0; i < na; i++)
 		json_array_append_new(
 			ja, json_pack("{s:s, s:s, s:s}", "cgroup", att[i].path, "ingress",
-				      att[i].def[CGFW_DIR_INGRESS] == CGFW_VERDICT_DENY ? "deny" : "allow",
+				      att[i].def[CGFW_DIR_INGRESS] == CGFW_VERDICT_DENY ? "deny" :
+											  "allow",
 				      "egress",
-				      att[i].def[CGFW_DIR_EGRESS] == CGFW_VERDICT_DENY ? "deny" : "allow"));
+				      att[i].def[CGFW_DIR_EGRESS] == CGFW_VERDICT_DENY ? "deny" :
+											 "allow"));
 	for (size_t i = 0; i < nr; i++) {
 		const char *scope = NULL;
 		json_t *r;
@@ -134,7 +136,8 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		if (!p || cgfw_cgroup_resolve(NULL, p[0] ? p : "/", true, &cg) < 0) {
 			plan->pending++;
 			if (plan->n < 1000)
-				cgfw_plan_note(plan, '!', "saved attachment %s: cgroup does not exist",
+				cgfw_plan_note(plan, '!',
+					       "saved attachment %s: cgroup does not exist",
 					       p ? p : "?");
 			continue;
 		}
@@ -144,9 +147,11 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		if (err)
 			goto out;
 		cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_INGRESS),
-				 in && !strcmp(in, "deny") ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW);
+				 in && !strcmp(in, "deny") ? CGFW_VERDICT_DENY :
+							     CGFW_VERDICT_ALLOW);
 		cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_EGRESS),
-				 eg && !strcmp(eg, "deny") ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW);
+				 eg && !strcmp(eg, "deny") ? CGFW_VERDICT_DENY :
+							     CGFW_VERDICT_ALLOW);
 	}
 	rules = calloc(json_array_size(jr) + 1, sizeof(*rules));
 	if (!rules) {
@@ -173,9 +178,9 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 			goto out;
 		}
 		r.action = !strcmp(act, "deny") ? CGFW_DENY : CGFW_ALLOW;
-		r.dirs = !strcmp(dir, "both")	     ? CGFW_DIR_BOTH
-			 : !strcmp(dir, "ingress") ? CGFW_DIR_BIT(CGFW_DIR_INGRESS)
-						   : CGFW_DIR_BIT(CGFW_DIR_EGRESS);
+		r.dirs = !strcmp(dir, "both")	 ? CGFW_DIR_BOTH :
+			 !strcmp(dir, "ingress") ? CGFW_DIR_BIT(CGFW_DIR_INGRESS) :
+						   CGFW_DIR_BIT(CGFW_DIR_EGRESS);
 		if (strcmp(proto, "any") && cgfw_parse_proto(proto, &r.proto) < 0) {
 			err = cgfw_seterr(EINVAL, "%s: rule %zu is damaged", path, i);
 			goto out;

@@ -144,11 +144,12 @@ static int container_cgroup(const char *id, long pid, const char *bundle, char *
 					   "bundle says %s",
 					   id, pid, buf, from_bundle);
 		if (berr && !strstr(buf, id))
-			return cgfw_seterr(EINVAL,
-					   "container %s: cannot verify that cgroup %s of process %ld "
-					   "is the container's (no cgroupsPath in its bundle, and the "
-					   "path does not name the container)",
-					   id, buf, pid);
+			return cgfw_seterr(
+				EINVAL,
+				"container %s: cannot verify that cgroup %s of process %ld "
+				"is the container's (no cgroupsPath in its bundle, and the "
+				"path does not name the container)",
+				id, buf, pid);
 		return 0;
 	}
 	if (!berr) {
@@ -158,8 +159,9 @@ static int container_cgroup(const char *id, long pid, const char *bundle, char *
 	if (bundle)
 		return cgfw_seterr(ENOENT, "container %s: cannot find its cgroup: %s", id,
 				   cgfw_errmsg());
-	return cgfw_seterr(ENOENT, "container %s: cannot find its cgroup: no pid in a cgroup v2 "
-				   "cgroup and no bundle",
+	return cgfw_seterr(ENOENT,
+			   "container %s: cannot find its cgroup: no pid in a cgroup v2 "
+			   "cgroup and no bundle",
 			   id);
 }
 
@@ -180,8 +182,10 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		return err;
 	w = cgfw_policy_workload(&pol, name);
 	if (!w) {
-		err = cgfw_seterr(EINVAL, "container %s: unknown policy '%s' (annotation %s; see "
-					  "'cgfw policy show')", id, name, ANNOTATION);
+		err = cgfw_seterr(EINVAL,
+				  "container %s: unknown policy '%s' (annotation %s; see "
+				  "'cgfw policy show')",
+				  id, name, ANNOTATION);
 		goto out;
 	}
 	err = container_cgroup(id, pid, bundle, path, sizeof(path));
@@ -194,8 +198,9 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		goto out;
 	}
 	if (!cg.rel[0]) {
-		err = cgfw_seterr(EINVAL, "container %s: its cgroup is the cgroup2 root (%s); "
-					  "refusing to enforce a workload on every process",
+		err = cgfw_seterr(EINVAL,
+				  "container %s: its cgroup is the cgroup2 root (%s); "
+				  "refusing to enforce a workload on every process",
 				  id, cg.abs);
 		goto out;
 	}
@@ -255,15 +260,14 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 	if (err)
 		goto undo;
 	goto out;
-undo:
-	{
-		char msg[1024];
+undo: {
+	char msg[1024];
 
-		snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
-		if (!was_attached)
-			cgfw_detach_id(st, cg.id);
-		cgfw_seterr(err, "container %s: %s", id, msg);
-	}
+	snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
+	if (!was_attached)
+		cgfw_detach_id(st, cg.id);
+	cgfw_seterr(err, "container %s: %s", id, msg);
+}
 out:
 	free(rules);
 	cgfw_state_close(st);
@@ -387,7 +391,8 @@ int cgfw_oci_hook(const char *stage, const char *state_json, size_t len)
 		goto out;
 	}
 	if (!safe_id(name)) {
-		err = cgfw_seterr(EINVAL, "container %s: invalid policy name in %s", id, ANNOTATION);
+		err = cgfw_seterr(EINVAL, "container %s: invalid policy name in %s", id,
+				  ANNOTATION);
 		goto out;
 	}
 	if (pid < 0 || pid > 4194304) {

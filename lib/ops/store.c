@@ -25,8 +25,9 @@ static int check_dir(const char *p)
 	if (fd < 0)
 		return cgfw_seterr(errno == ELOOP || errno == ENOTDIR ? EPERM : errno,
 				   "refusing state directory %s: %s", p,
-				   errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)"
-								      : strerror(errno));
+				   errno == ELOOP || errno == ENOTDIR ?
+					   "not a directory (a symlink?)" :
+					   strerror(errno));
 	return cgfw_check_owned(fd, p);
 }
 
@@ -223,8 +224,8 @@ int cgfw_containers_load(struct cgfw_container **ret, size_t *ret_n)
 		snprintf(p, sizeof(p), "containers/%s", e->d_name);
 		if (cgfw_store_read(p, &j) < 0)
 			continue;
-		if (json_unpack(j, "{s:s, s:s, s:s, s:I}", "id", &id, "workload", &wl, "cgroup", &cg,
-				"cgroup_id", &cgid) == 0) {
+		if (json_unpack(j, "{s:s, s:s, s:s, s:I}", "id", &id, "workload", &wl, "cgroup",
+				&cg, "cgroup_id", &cgid) == 0) {
 			struct cgfw_container *m = realloc(out, (n + 1) * sizeof(*m));
 
 			if (m) {

@@ -88,7 +88,8 @@ static int ensure_bpffs(const char *root, bool create)
 	snprintf(parent, sizeof(parent), "%s", root);
 	slash = strrchr(parent, '/');
 	if (!slash || slash == parent)
-		return cgfw_seterr(EINVAL, "state root %s must be a directory on a bpffs mount", root);
+		return cgfw_seterr(EINVAL, "state root %s must be a directory on a bpffs mount",
+				   root);
 	*slash = 0;
 	if (is_bpffs(parent))
 		return 0;
@@ -96,10 +97,11 @@ static int ensure_bpffs(const char *root, bool create)
 		/* `ip netns exec` remounts /sys, hiding the host's bpffs: a fresh
 		 * bpffs here would hold state nobody else sees. Checked before
 		 * anything else, so reads say so too instead of "nothing attached". */
-		return cgfw_seterr(EPERM,
-				   "no bpffs at %s in this mount namespace (ip netns exec remounts /sys "
-				   "and hides it; use nsenter --net=/run/netns/NAME instead)",
-				   parent);
+		return cgfw_seterr(
+			EPERM,
+			"no bpffs at %s in this mount namespace (ip netns exec remounts /sys "
+			"and hides it; use nsenter --net=/run/netns/NAME instead)",
+			parent);
 	}
 	if (strcmp(parent, DEFAULT_BPFFS) != 0)
 		return cgfw_seterr(ENOTSUP, "%s is not on a bpffs mount (from $CGFW_BPFFS_ROOT)",
@@ -143,7 +145,8 @@ static int open_root(const char *root, bool create, int *ret_fd)
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return cgfw_seterr(ENOENT, "no cgfw state at %s: nothing is attached", root);
+			return cgfw_seterr(ENOENT, "no cgfw state at %s: nothing is attached",
+					   root);
 		if (errno == ELOOP || errno == ENOTDIR)
 			return cgfw_seterr(EPERM,
 					   "refusing state root %s: not a directory (a symlink?); "
@@ -157,10 +160,11 @@ static int open_root(const char *root, bool create, int *ret_fd)
 	}
 	if (sb.st_uid != geteuid()) {
 		close(fd);
-		return cgfw_seterr(EPERM,
-				   "refusing state root %s: owned by uid %u, not %u (remove it if it "
-				   "is not yours)",
-				   root, sb.st_uid, geteuid());
+		return cgfw_seterr(
+			EPERM,
+			"refusing state root %s: owned by uid %u, not %u (remove it if it "
+			"is not yours)",
+			root, sb.st_uid, geteuid());
 	}
 	if (sb.st_mode & 022) {
 		close(fd);
@@ -350,10 +354,11 @@ int cgfw_pin_set_open(struct cgfw_pin *p, const struct cgfw_pin_set *s)
 		return cgfw_seterr(err, "cannot read the %s state's version under %s: %s", s->what,
 				   p->root, strerror(-err));
 	if (version != s->version)
-		return cgfw_seterr(EPROTO,
-				   "the %s state under %s has layout version %u, this cgfw uses %u; "
-				   "run 'cgfw reset --yes' to start over",
-				   s->what, p->root, version, s->version);
+		return cgfw_seterr(
+			EPROTO,
+			"the %s state under %s has layout version %u, this cgfw uses %u; "
+			"run 'cgfw reset --yes' to start over",
+			s->what, p->root, version, s->version);
 	err = open_maps(p, s);
 	if (err)
 		return cgfw_seterr(err, "cannot open the %s maps under %s: %s", s->what, p->root,
@@ -412,6 +417,7 @@ int cgfw_pin_remove_all(void)
 	if (!err && rmdir(root) < 0 && errno != ENOENT)
 		err = -errno;
 	if (err)
-		return cgfw_seterr(err, "cannot remove the state under %s: %s", root, strerror(-err));
+		return cgfw_seterr(err, "cannot remove the state under %s: %s", root,
+				   strerror(-err));
 	return 0;
 }

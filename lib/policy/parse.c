@@ -37,11 +37,11 @@ struct ctx {
 	bool over;	  /* POLICY_MAX_ITEMS reached: reported once, reading stops */
 };
 
-static void add_error(struct cgfw_policy *pol, const char *file, int line, int col,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void add_error(struct cgfw_policy *pol, const char *file, int line, int col, const char *fmt,
+		      ...) __attribute__((format(printf, 5, 6)));
 
-static void add_error(struct cgfw_policy *pol, const char *file, int line, int col,
-		      const char *fmt, ...)
+static void add_error(struct cgfw_policy *pol, const char *file, int line, int col, const char *fmt,
+		      ...)
 {
 	char msg[512], *full;
 	char **e;
@@ -65,8 +65,8 @@ static void add_error(struct cgfw_policy *pol, const char *file, int line, int c
 	pol->errors[pol->nerrors++] = full;
 }
 
-#define ERR(c, node, ...)                                                                   \
-	add_error((c)->pol, (c)->file, (int)(node)->start_mark.line + 1,                    \
+#define ERR(c, node, ...)                                                \
+	add_error((c)->pol, (c)->file, (int)(node)->start_mark.line + 1, \
 		  (int)(node)->start_mark.column + 1, __VA_ARGS__)
 
 static yaml_node_t *node(struct ctx *c, int id)
@@ -172,8 +172,9 @@ static bool budget(struct ctx *c, yaml_node_t *n, size_t more)
 	if (c->items <= POLICY_MAX_ITEMS)
 		return true;
 	c->over = true;
-	ERR(c, n, "policy too large: more than %u rules and entries (aliases and list files "
-		  "expanded)",
+	ERR(c, n,
+	    "policy too large: more than %u rules and entries (aliases and list files "
+	    "expanded)",
 	    POLICY_MAX_ITEMS);
 	return false;
 }
@@ -251,7 +252,8 @@ static void parse_rule(struct ctx *c, yaml_node_t *n, uint8_t dirs, struct cgfw_
 		} else if (!strcmp(key, "allow") || !strcmp(key, "deny") ||
 			   !strcmp(key, "allow_file") || !strcmp(key, "deny_file")) {
 			if (r.r.action) {
-				ERR(c, k, "a rule has exactly one of allow, deny, allow_file, deny_file");
+				ERR(c, k,
+				    "a rule has exactly one of allow, deny, allow_file, deny_file");
 				ok = false;
 			}
 			r.r.action = key[0] == 'a' ? CGFW_ALLOW : CGFW_DENY;
@@ -264,7 +266,8 @@ static void parse_rule(struct ctx *c, yaml_node_t *n, uint8_t dirs, struct cgfw_
 		} else if (!strcmp(key, "ports") || !strcmp(key, "port")) {
 			ports = v;
 		} else {
-			ERR(c, k, "unknown rule key '%s' (allow, deny, allow_file, deny_file, proto, ports)",
+			ERR(c, k,
+			    "unknown rule key '%s' (allow, deny, allow_file, deny_file, proto, ports)",
 			    key);
 			ok = false;
 		}
@@ -307,8 +310,8 @@ static bool valid_name(const char *s)
 	if (!*s || strlen(s) > 128)
 		return false;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
 			return false;
 	return true;
 }
@@ -372,7 +375,8 @@ static void check_port_ranges(struct ctx *c, const struct cgfw_pol_workload *w)
 		size_t distinct = 0;
 
 		/* One (protocol, prefix), its rules in file order. */
-		for (end = g; end < n && same_key(&w->rules[idx[g]].r, &w->rules[idx[end]].r); end++) {
+		for (end = g; end < n && same_key(&w->rules[idx[g]].r, &w->rules[idx[end]].r);
+		     end++) {
 			uint16_t l, h;
 			bool dup = false;
 
@@ -423,7 +427,9 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 			named = true;
 			if (want_scalar(c, v, "name", &s)) {
 				if (!valid_name(s))
-					ERR(c, v, "invalid workload name '%s' (letters, digits, - _ .)", s);
+					ERR(c, v,
+					    "invalid workload name '%s' (letters, digits, - _ .)",
+					    s);
 				else {
 					free(w.name);
 					w.name = strdup(s);
@@ -437,7 +443,8 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 				/* Syntax only here: the cgroup may not exist yet (pending). */
 				if (strstr(s, "..") || !*s)
 					ERR(c, v, "invalid cgroup path '%s'", s);
-				else if (s[0] == '/' && cgfw_cgroup_resolve(NULL, s, false, &cg) < 0)
+				else if (s[0] == '/' &&
+					 cgfw_cgroup_resolve(NULL, s, false, &cg) < 0)
 					ERR(c, v, "%s", cgfw_errmsg());
 				else {
 					free(w.cgroup);
@@ -449,12 +456,13 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 				for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
 				     q < v->data.mapping.pairs.top; q++) {
 					const char *d = scalar(node(c, q->key));
-					int dir = d && !strcmp(d, "ingress") ? CGFW_DIR_INGRESS
-						  : d && !strcmp(d, "egress") ? CGFW_DIR_EGRESS
-									      : -1;
+					int dir = d && !strcmp(d, "ingress") ? CGFW_DIR_INGRESS :
+						  d && !strcmp(d, "egress")  ? CGFW_DIR_EGRESS :
+									       -1;
 
 					if (dir < 0)
-						ERR(c, node(c, q->key), "default takes ingress and egress");
+						ERR(c, node(c, q->key),
+						    "default takes ingress and egress");
 					else if (parse_verdict(c, node(c, q->value), &w.def[dir]))
 						w.def_set[dir] = true;
 				}
@@ -469,7 +477,8 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 		} else if (!strcmp(key, "rules")) {
 			parse_rules(c, v, CGFW_DIR_BOTH, &w);
 		} else {
-			ERR(c, k, "unknown workload key '%s' (name, cgroup, default, egress, ingress, rules)",
+			ERR(c, k,
+			    "unknown workload key '%s' (name, cgroup, default, egress, ingress, rules)",
 			    key);
 		}
 	}
@@ -489,8 +498,8 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 			}
 			if (w.cgroup && pol->workloads[i].cgroup &&
 			    !strcmp(pol->workloads[i].cgroup, w.cgroup)) {
-				ERR(c, n, "cgroup '%s' already has workload '%s' at %s:%d", w.cgroup,
-				    pol->workloads[i].name, pol->workloads[i].file,
+				ERR(c, n, "cgroup '%s' already has workload '%s' at %s:%d",
+				    w.cgroup, pol->workloads[i].name, pol->workloads[i].file,
 				    pol->workloads[i].line);
 				break;
 			}
@@ -561,7 +570,8 @@ static void parse_port_rules(struct ctx *c, yaml_node_t *n, char kind,
 	     i++) {
 		yaml_node_t *e = node(c, *i);
 		struct cgfw_pol_port_rule r = {};
-		bool ok = true, has_dst = false, has_proto = false, has_ports = false, has_to = false;
+		bool ok = true, has_dst = false, has_proto = false, has_ports = false,
+		     has_to = false;
 
 		if (!budget(c, e, 1))
 			return;
@@ -572,8 +582,8 @@ static void parse_port_rules(struct ctx *c, yaml_node_t *n, char kind,
 			    kind == 'i' ? "" : ", to");
 			continue;
 		}
-		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
-		     p++) {
+		for (yaml_node_pair_t *p = e->data.mapping.pairs.start;
+		     p < e->data.mapping.pairs.top; p++) {
 			yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
 			const char *key = scalar(k);
 
@@ -638,10 +648,12 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 
 	f.line = (int)n->start_mark.line + 1;
 	if (n->type != YAML_MAPPING_NODE) {
-		ERR(c, n, "an interface is a mapping with name, stateful, tproxy, inbound, redirect");
+		ERR(c, n,
+		    "an interface is a mapping with name, stateful, tproxy, inbound, redirect");
 		return;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
 		const char *key = scalar(k);
 
@@ -670,7 +682,8 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 		else if (!strcmp(key, "redirect"))
 			parse_port_rules(c, v, 'r', &f.redirect, &f.nredirect);
 		else
-			ERR(c, k, "unknown interface key '%s' (name, stateful, icmp, ssh, tproxy, inbound, redirect)",
+			ERR(c, k,
+			    "unknown interface key '%s' (name, stateful, icmp, ssh, tproxy, inbound, redirect)",
 			    key);
 	}
 	if (!f.name) {
@@ -746,9 +759,10 @@ static const char *keep_name(struct cgfw_policy *pol, const char *name)
 
 static void yaml_error(struct cgfw_policy *pol, const char *file, const yaml_parser_t *parser)
 {
-	add_error(pol, file, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
-		  "YAML: %s%s%s", parser->problem ? parser->problem : "syntax error",
-		  parser->context ? " " : "", parser->context ? parser->context : "");
+	add_error(pol, file, (int)parser->problem_mark.line + 1,
+		  (int)parser->problem_mark.column + 1, "YAML: %s%s%s",
+		  parser->problem ? parser->problem : "syntax error", parser->context ? " " : "",
+		  parser->context ? parser->context : "");
 }
 
 /*
@@ -832,7 +846,8 @@ static int cmp_key(const void *x, const void *y)
 static void check_duplicates(struct ctx *c)
 {
 	for (yaml_node_t *n = c->doc->nodes.start; n < c->doc->nodes.top; n++) {
-		size_t k = 0, cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+		size_t k = 0,
+		       cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 		_cleanup_free_ yaml_node_t **keys = NULL;
 
 		if (n->type != YAML_MAPPING_NODE || cnt < 2)
@@ -840,8 +855,8 @@ static void check_duplicates(struct ctx *c)
 		keys = malloc(cnt * sizeof(*keys));
 		if (!keys)
 			return;
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-		     p++) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
 			yaml_node_t *key = node(c, p->key);
 
 			if (scalar(key))
@@ -917,7 +932,8 @@ static int read_policy(struct cgfw_policy *pol, const char *path, char **ret, si
 		return -EINVAL;
 	}
 	if (st.st_size > POLICY_MAX_BYTES) {
-		add_error(pol, path, 0, 0, "policy file larger than %u MiB", POLICY_MAX_BYTES >> 20);
+		add_error(pol, path, 0, 0, "policy file larger than %u MiB",
+			  POLICY_MAX_BYTES >> 20);
 		return -EINVAL;
 	}
 	/* One byte more than the size: a file that grew while read is refused too. */

@@ -25,9 +25,9 @@ static json_t *rule_to_json(const struct cgfw_rule *r)
 	if (r->port_lo || r->port_hi)
 		snprintf(ports, sizeof(ports), "%u-%u", r->port_lo, r->port_hi);
 	return json_pack("[sssss]", r->action == CGFW_DENY ? "deny" : "allow", pfx,
-			 r->dirs == CGFW_DIR_BOTH			   ? "both"
-			 : r->dirs == CGFW_DIR_BIT(CGFW_DIR_INGRESS) ? "ingress"
-								     : "egress",
+			 r->dirs == CGFW_DIR_BOTH		   ? "both" :
+			 r->dirs == CGFW_DIR_BIT(CGFW_DIR_INGRESS) ? "ingress" :
+								     "egress",
 			 r->proto ? cgfw_proto_name(r->proto) : "", ports);
 }
 
@@ -39,9 +39,9 @@ static int rule_from_json(json_t *j, struct cgfw_rule *r)
 	if (json_unpack(j, "[sssss]", &act, &pfx, &dir, &proto, &ports) < 0)
 		return -EINVAL;
 	r->action = !strcmp(act, "deny") ? CGFW_DENY : CGFW_ALLOW;
-	r->dirs = !strcmp(dir, "both")	   ? CGFW_DIR_BOTH
-		  : !strcmp(dir, "ingress") ? CGFW_DIR_BIT(CGFW_DIR_INGRESS)
-					    : CGFW_DIR_BIT(CGFW_DIR_EGRESS);
+	r->dirs = !strcmp(dir, "both")	  ? CGFW_DIR_BOTH :
+		  !strcmp(dir, "ingress") ? CGFW_DIR_BIT(CGFW_DIR_INGRESS) :
+					    CGFW_DIR_BIT(CGFW_DIR_EGRESS);
 	r->origin = CGFW_ORIGIN_POLICY;
 	if (cgfw_parse_prefix(pfx, &r->pfx) < 0)
 		return -EINVAL;
@@ -121,9 +121,9 @@ json_t *cgfw_port_rule_json(const struct cgfw_pol_port_rule *r, bool with_to)
 			char a[CGFW_ADDRSTRLEN];
 
 			cgfw_format_addr(r->to_addr.family, r->to_addr.addr, a, sizeof(a));
-			snprintf(to, sizeof(to), r->to_addr.family == CGFW_FAMILY_INET6 ? "[%s]:%u"
-										     : "%s:%u",
-				 a, r->to_port);
+			snprintf(to, sizeof(to),
+				 r->to_addr.family == CGFW_FAMILY_INET6 ? "[%s]:%u" : "%s:%u", a,
+				 r->to_port);
 		} else {
 			snprintf(to, sizeof(to), "%u", r->to_port);
 		}
@@ -138,7 +138,8 @@ json_t *cgfw_ifaces_to_json(const struct cgfw_policy *pol)
 
 	for (size_t i = 0; i < pol->nifaces; i++) {
 		const struct cgfw_pol_iface *f = &pol->ifaces[i];
-		json_t *o = json_object(), *t = json_array(), *in = json_array(), *rd = json_array();
+		json_t *o = json_object(), *t = json_array(), *in = json_array(),
+		       *rd = json_array();
 
 		json_object_set_new(o, "name", json_string(f->name));
 		json_object_set_new(o, "stateful", json_boolean(f->stateful));
@@ -229,8 +230,9 @@ int cgfw_policy_from_json(json_t *j, const char *name, struct cgfw_policy *ret)
 		/* Counted first: a half-read workload is freed with the policy. */
 		err = workload_from_json(w, &pol.workloads[pol.nworkloads++]);
 		if (err) {
-			err = cgfw_seterr(EINVAL, "%s: workload %zu is damaged; re-apply the policy",
-					  name, i);
+			err = cgfw_seterr(EINVAL,
+					  "%s: workload %zu is damaged; re-apply the policy", name,
+					  i);
 			goto out;
 		}
 	}

@@ -29,7 +29,7 @@
 /* Not in the 6.1 uapi headers this builds against. */
 #ifndef BPF_TCX_INGRESS
 #define BPF_TCX_INGRESS 46
-#define BPF_TCX_EGRESS 47
+#define BPF_TCX_EGRESS	47
 #endif
 #define LINK_TYPE_TCX 11
 
@@ -605,8 +605,8 @@ int cgfw_tc_ifaces(struct cgfw_tc *tc, struct cgfw_tc_iface **ret, size_t *ret_n
 		o->attached_ns = v->attached_ns;
 		if (o->this_netns) {
 			if (v->mode == CGFW_TC_MODE_TCX)
-				o->live =
-					tcx_live(tc, o->ifindex, 0) && tcx_live(tc, o->ifindex, 1);
+				o->live = tcx_live(tc, o->ifindex, 0) &&
+					  tcx_live(tc, o->ifindex, 1);
 			else
 				o->live = clsact_live(o->ifindex, v, 0) &&
 					  clsact_live(o->ifindex, v, 1);

@@ -46,7 +46,7 @@ void cgfw_tc_rule_entry(const struct cgfw_tc_rule *r, struct cgfw_tc_entry *e)
 }
 
 void cgfw_tc_entry_rule(const struct cgfw_tc_key *k, const struct cgfw_tc_entry *e,
-		       struct cgfw_tc_rule *r)
+			struct cgfw_tc_rule *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = e->id;
@@ -99,8 +99,6 @@ int cgfw_tc_cmp_rank(const void *x, const void *y)
 }
 
 /* ---- one head key at a time ----------------------------------------------------------- */
-
-
 
 int cgfw_tc_fd_lookup(void *ctx, const struct cgfw_tc_key *k, struct cgfw_tc_val *v)
 {
@@ -192,7 +190,6 @@ int cgfw_tc_decode(lookup_fn fn, void *ctx, struct kset *ks)
  * out first.
  */
 
-
 int cgfw_tc_plan_flush(struct plan *p)
 {
 	size_t done = 0;
@@ -229,7 +226,6 @@ int cgfw_tc_plan_write(struct plan *p, const struct cgfw_tc_key *k, const struct
 	p->v[p->n++] = *v;
 	return p->n == PLAN_BUF ? cgfw_tc_plan_flush(p) : 0;
 }
-
 
 int cgfw_tc_keylist_add(struct keylist *l, const struct cgfw_tc_key *k)
 {

@@ -22,7 +22,7 @@
 
 #include "internal.h"
 
-#define NL_BUF (64 * 1024)
+#define NL_BUF	    (64 * 1024)
 #define NL_INFLIGHT 256
 
 static struct mnl_socket *nl_open(unsigned groups)

@@ -168,8 +168,8 @@ static int parse_line(char *s, struct cgfw_tc_rule *r)
 		if (!known_option(opt))
 			return cgfw_seterr(EINVAL, "unknown option (the content is not shown)");
 		if (cgfw_tc_rule_set(r, opt, val) < 0)
-			return cgfw_seterr(EINVAL, "invalid value for --%s (the content is not shown)",
-					   opt);
+			return cgfw_seterr(
+				EINVAL, "invalid value for --%s (the content is not shown)", opt);
 		tok = strtok_r(NULL, " \t", &save);
 	}
 	return 0;

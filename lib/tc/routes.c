@@ -14,14 +14,14 @@
 #include "internal.h"
 #include "table.h"
 
-
 static int cmp_rdelta(const void *x, const void *y)
 {
 	return memcmp(&((const struct rdelta *)x)->key, &((const struct rdelta *)y)->key,
 		      sizeof(struct cgfw_tc_route_key));
 }
 
-void cgfw_tc_route_key_of(struct cgfw_tc *tc, const struct cgfw_tc_key *hk, struct cgfw_tc_route_key *k)
+void cgfw_tc_route_key_of(struct cgfw_tc *tc, const struct cgfw_tc_key *hk,
+			  struct cgfw_tc_route_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->netns = tc->netns;

@@ -349,7 +349,8 @@ int cgfw_tc_rules_update(struct cgfw_tc *tc, const struct cgfw_tc_rule *rules, s
 		for (size_t x = 0; !err && x < ks[i].noldsub; x++)
 			err = cgfw_tc_keylist_add(&del, &ks[i].oldsub[x]);
 	}
-	cgfw_map_delete(fd, del.k, sizeof(*del.k), del.n); /* out of memory above: leftovers, never seen */
+	cgfw_map_delete(fd, del.k, sizeof(*del.k),
+			del.n); /* out of memory above: leftovers, never seen */
 	err = 0;
 	if (nheaddel || created)
 		cgfw_tc_lens_publish(tc, &lens);

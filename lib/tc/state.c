@@ -39,8 +39,8 @@ static int cgfw_tc_skel_prog_fds(void *skel, int *ret_in, int *ret_eg)
 	return 0;
 }
 
-static int cgfw_tc_skel_load(struct cgfw_tc *tc, uint32_t flags, uint32_t attach_id, uint32_t l2_len,
-		      bool progs, void **ret_skel)
+static int cgfw_tc_skel_load(struct cgfw_tc *tc, uint32_t flags, uint32_t attach_id,
+			     uint32_t l2_len, bool progs, void **ret_skel)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = cgfw_tc_root(tc));
 	struct cgfw_tc_bpf *skel;
@@ -136,9 +136,9 @@ static struct cgfw_pin_set pin_set(struct cgfw_tc *tc, struct cgfw_pin_map maps[
 	const struct cgfw_pin_map m[11] = {
 		{ CGFW_TC_META_PIN, &tc->meta_fd },	  { CGFW_TC_RTAB_PIN, &tc->rtab_fd },
 		{ CGFW_TC_LENS_PIN, &tc->lens_fd },	  { CGFW_TC_IFACES_PIN, &tc->ifaces_fd },
-		{ CGFW_TC_IFADDR_PIN, &tc->ifaddr_fd }, { CGFW_TC_CONN_PIN, &tc->conn_fd },
+		{ CGFW_TC_IFADDR_PIN, &tc->ifaddr_fd },	  { CGFW_TC_CONN_PIN, &tc->conn_fd },
 		{ CGFW_TC_UDPFLOW_PIN, &tc->udpflow_fd }, { CGFW_TC_STATS_PIN, &tc->stats_fd },
-		{ CGFW_TC_ROUTES_PIN, &tc->routes_fd }, { CGFW_EVENTS_PIN, &tc->events_fd },
+		{ CGFW_TC_ROUTES_PIN, &tc->routes_fd },	  { CGFW_EVENTS_PIN, &tc->events_fd },
 		{ CGFW_EVRATE_PIN, &tc->evrate_fd },
 	};
 

@@ -31,7 +31,7 @@ struct plan {
 	int fd; /* -1: count only */
 	struct cgfw_tc_key k[PLAN_BUF];
 	struct cgfw_tc_val v[PLAN_BUF];
-	size_t n; /* buffered */
+	size_t n;		  /* buffered */
 	struct cgfw_tc_key *done; /* written, for the rollback */
 	size_t ndone, capdone;
 	size_t count; /* planned in all */

@@ -189,8 +189,7 @@ static bool safe_addr(const struct sockaddr_storage *ss, bool bind_only)
 	}
 }
 
-static int parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss,
-		      socklen_t *len)
+static int parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -219,8 +218,10 @@ static int parse_safe(const char *addr, uint16_t port, bool bind_only, struct so
 	if (parse_addr(addr, port, ss, len) < 0)
 		return -1;
 	if (!safe_addr(ss, bind_only)) {
-		fprintf(stderr, "cgfw_peer: refusing %s: outside loopback and the documentation "
-				"ranges\n", addr);
+		fprintf(stderr,
+			"cgfw_peer: refusing %s: outside loopback and the documentation "
+			"ranges\n",
+			addr);
 		return -1;
 	}
 	return 0;
@@ -621,7 +622,8 @@ static int attempt(const struct attempt_opts *o, int i, char *why, size_t wn)
 		goto out;
 	}
 	if (o->udp && o->unconnected) {
-		if (sendto(fd, payload, plen, 0, (const struct sockaddr *)&o->dst, o->dst_len) < 0) {
+		if (sendto(fd, payload, plen, 0, (const struct sockaddr *)&o->dst, o->dst_len) <
+		    0) {
 			rc = blocked_or_failed(errno);
 			snprintf(why, wn, "sendto: %s", strerror(errno));
 			goto out;
@@ -638,7 +640,8 @@ static int attempt(const struct attempt_opts *o, int i, char *why, size_t wn)
 
 			if (wait_fd(fd, POLLOUT, o->timeout_ms) <= 0) {
 				rc = BLOCKED;
-				snprintf(why, wn, "connect: no answer in %.1f s", o->timeout_ms / 1e3);
+				snprintf(why, wn, "connect: no answer in %.1f s",
+					 o->timeout_ms / 1e3);
 				goto out;
 			}
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
@@ -733,8 +736,10 @@ static int cmd_connect(int argc, char **argv)
 	    parse_safe(argv[1], port, false, &o.dst, &o.dst_len) < 0)
 		return USAGE;
 	if (src || sp) {
-		if (parse_safe(src ? src : o.dst.ss_family == AF_INET ? "0.0.0.0" : "::", sp, true,
-			       &o.src, &o.src_len) < 0)
+		if (parse_safe(src			  ? src :
+			       o.dst.ss_family == AF_INET ? "0.0.0.0" :
+							    "::",
+			       sp, true, &o.src, &o.src_len) < 0)
 			return USAGE;
 	}
 	snprintf(dst, sizeof(dst), "%s port %s/%s", argv[1], argv[2], argv[0]);
@@ -992,7 +997,8 @@ static int cmd_rr(int argc, char **argv)
 	int fd;
 
 	if (argc < 2 || parse_port(argv[1], &port) < 0 ||
-	    parse_safe(argv[0], port, false, &ss, &len) < 0 || parse_run_opts(argc, argv, 2, &o) < 0)
+	    parse_safe(argv[0], port, false, &ss, &len) < 0 ||
+	    parse_run_opts(argc, argv, 2, &o) < 0)
 		return USAGE;
 	s.cap = o.count < MAX_SAMPLES ? o.count : MAX_SAMPLES;
 	s.ns = malloc(s.cap * sizeof(*s.ns));
@@ -1117,7 +1123,8 @@ static int cmd_bulk(int argc, char **argv)
 	int fd;
 
 	if (argc < 2 || parse_port(argv[1], &port) < 0 ||
-	    parse_safe(argv[0], port, false, &ss, &len) < 0 || parse_run_opts(argc, argv, 2, &o) < 0)
+	    parse_safe(argv[0], port, false, &ss, &len) < 0 ||
+	    parse_run_opts(argc, argv, 2, &o) < 0)
 		return USAGE;
 	buf = calloc(1, BULK_CHUNK);
 	if (!buf)
@@ -1142,8 +1149,9 @@ static int cmd_bulk(int argc, char **argv)
 	t1 = mono_ns();
 	close(fd);
 	if (got != sent) {
-		fprintf(stderr, "cgfw_peer: bulk: sent %" PRIu64 " bytes, the sink got %" PRIu64 "\n",
-			sent, got);
+		fprintf(stderr,
+			"cgfw_peer: bulk: sent %" PRIu64 " bytes, the sink got %" PRIu64 "\n", sent,
+			got);
 		return FAILED;
 	}
 	printf("{\"mode\":\"bulk\",\"bytes\":%" PRIu64 ",\"s\":%.6f,\"gbit\":%.4f}\n", got,
@@ -1317,8 +1325,7 @@ static int cmd_udprecv(int argc, char **argv)
 				     c = CMSG_NXTHDR(&m, c)) {
 					if (c->cmsg_level == SOL_SOCKET &&
 					    c->cmsg_type == SO_RXQ_OVFL)
-						memcpy(&st[k].ovfl, CMSG_DATA(c),
-						       sizeof(uint32_t));
+						memcpy(&st[k].ovfl, CMSG_DATA(c), sizeof(uint32_t));
 				}
 				if (r == (ssize_t)sizeof(d))
 					range_add(&st[k].got, d.seq, d.t_ns);
@@ -1406,9 +1413,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
-	{ "serve", cmd_serve },	    { "connect", cmd_connect }, { "ping", cmd_ping },
-	{ "flood", cmd_flood },	    { "rr", cmd_rr },		{ "crr", cmd_crr },
-	{ "bulk", cmd_bulk },	    { "udpsend", cmd_udpsend }, { "udprecv", cmd_udprecv },
+	{ "serve", cmd_serve },	      { "connect", cmd_connect }, { "ping", cmd_ping },
+	{ "flood", cmd_flood },	      { "rr", cmd_rr },		  { "crr", cmd_crr },
+	{ "bulk", cmd_bulk },	      { "udpsend", cmd_udpsend }, { "udprecv", cmd_udprecv },
 	{ "bpfcount", cmd_bpfcount },
 };
 

@@ -66,8 +66,10 @@ static uint16_t l4_sum(const struct pkt *k, const uint8_t *b, size_t len)
 
 static uint8_t ext_proto(uint8_t x)
 {
-	static const uint8_t num[] = { [PKT_HOP] = IPPROTO_HOPOPTS, [PKT_RTG] = IPPROTO_ROUTING,
-				       [PKT_DST] = IPPROTO_DSTOPTS, [PKT_FRG] = IPPROTO_FRAGMENT,
+	static const uint8_t num[] = { [PKT_HOP] = IPPROTO_HOPOPTS,
+				       [PKT_RTG] = IPPROTO_ROUTING,
+				       [PKT_DST] = IPPROTO_DSTOPTS,
+				       [PKT_FRG] = IPPROTO_FRAGMENT,
 				       [PKT_AUTH] = IPPROTO_AH };
 
 	return num[x];
@@ -111,7 +113,7 @@ static size_t put_l4(uint8_t *p, const struct pkt_spec *s, size_t plen)
 	case IPPROTO_TCP:
 		put16(p, s->sport);
 		put16(p + 2, s->dport);
-		p[4] = 0x11; /* a sequence number */
+		p[4] = 0x11;	/* a sequence number */
 		p[12] = 5 << 4; /* data offset */
 		p[13] = s->tcp_flags;
 		put16(p + 14, 64240);
@@ -197,8 +199,8 @@ int pkt_build(const struct pkt_spec *s, struct pkt *k)
 		ip[6] = n ? ext_proto(s->ext[0]) : s->proto;
 		hl = 40;
 		for (size_t i = 0; i < n; i++)
-			hl += put_ext(ip + hl, s->ext[i], i + 1 < n ? ext_proto(s->ext[i + 1]) : s->proto,
-				      s->frag);
+			hl += put_ext(ip + hl, s->ext[i],
+				      i + 1 < n ? ext_proto(s->ext[i + 1]) : s->proto, s->frag);
 	} else {
 		return bad("family must be 4, 6 or 0 (ARP)", s);
 	}

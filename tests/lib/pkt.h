@@ -48,14 +48,14 @@ struct pkt_spec {
 	uint16_t sport, dport;
 	uint8_t tcp_flags;
 	uint8_t icmp_type;
-	uint8_t ip_opts;       /* IPv4: bytes of NOP options (a multiple of 4, at most 40) */
-	uint8_t ext[8];	       /* IPv6: extension headers before L4, PKT_X_END-terminated */
-	enum pkt_frag frag;    /* IPv4: flags and offset; IPv6: needs PKT_FRG in .ext */
-	const char *payload;   /* after the L4 header; NULL: 16 bytes of text, "": none */
-	bool no_csum;	       /* UDP over IPv4 without a checksum */
-	uint8_t ihl;	       /* IPv4: this header length in words, not the right one */
-	uint8_t version;       /* this IP version nibble, not the right one */
-	size_t cut;	       /* keep only this many bytes of the IP packet (0: all) */
+	uint8_t ip_opts;     /* IPv4: bytes of NOP options (a multiple of 4, at most 40) */
+	uint8_t ext[8];	     /* IPv6: extension headers before L4, PKT_X_END-terminated */
+	enum pkt_frag frag;  /* IPv4: flags and offset; IPv6: needs PKT_FRG in .ext */
+	const char *payload; /* after the L4 header; NULL: 16 bytes of text, "": none */
+	bool no_csum;	     /* UDP over IPv4 without a checksum */
+	uint8_t ihl;	     /* IPv4: this header length in words, not the right one */
+	uint8_t version;     /* this IP version nibble, not the right one */
+	size_t cut;	     /* keep only this many bytes of the IP packet (0: all) */
 };
 
 struct pkt {

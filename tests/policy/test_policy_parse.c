@@ -109,22 +109,22 @@ static bool has_error_at(const char *file, int line, int col, const char *needle
 	return false;
 }
 
-#define ck_error_at(file, line, col, needle)                                                  \
-	ck_assert_msg(has_error_at(file, line, col, needle),                                   \
+#define ck_error_at(file, line, col, needle)                                                    \
+	ck_assert_msg(has_error_at(file, line, col, needle),                                    \
 		      "expected an error at %s:%d:%d containing '%s'; got:%s", file, line, col, \
 		      needle, all_errors())
 
 /* The text fails with exactly one error, at t.yaml:LINE:COL, containing needle. */
-#define ck_one_error(text, line, col, needle)                                                 \
-	do {                                                                                  \
-		ck_assert_int_eq(parse(text), -EINVAL);                                       \
-		ck_error_at("t.yaml", line, col, needle);                                     \
-		ck_assert_msg(P.nerrors == 1, "expected 1 error, got %zu:%s", P.nerrors,     \
-			      all_errors());                                                  \
+#define ck_one_error(text, line, col, needle)                                            \
+	do {                                                                             \
+		ck_assert_int_eq(parse(text), -EINVAL);                                  \
+		ck_error_at("t.yaml", line, col, needle);                                \
+		ck_assert_msg(P.nerrors == 1, "expected 1 error, got %zu:%s", P.nerrors, \
+			      all_errors());                                             \
 	} while (0)
 
-#define ck_parses(text)                                                                       \
-	ck_assert_msg(parse(text) == 0 && P.nerrors == 0, "expected no errors, got:%s",      \
+#define ck_parses(text)                                                                 \
+	ck_assert_msg(parse(text) == 0 && P.nerrors == 0, "expected no errors, got:%s", \
 		      all_errors())
 
 static const struct cgfw_pol_workload *wl(const char *name)
@@ -150,8 +150,8 @@ static void ck_rule(const struct cgfw_rule *r, int action, const char *pfx, uint
 	ck_assert_int_eq(r->origin, CGFW_ORIGIN_POLICY);
 }
 
-#define EG CGFW_DIR_BIT(CGFW_DIR_EGRESS)
-#define IN CGFW_DIR_BIT(CGFW_DIR_INGRESS)
+#define EG  CGFW_DIR_BIT(CGFW_DIR_EGRESS)
+#define IN  CGFW_DIR_BIT(CGFW_DIR_INGRESS)
 #define TCP CGFW_PROTO_TCP
 #define UDP CGFW_PROTO_UDP
 
@@ -482,8 +482,17 @@ END_TEST
 START_TEST(to_targets)
 {
 	static const char *bad[] = {
-		"abc", "80-90", "0", "70000", "198.51.100.1:", ":80", "198.51.100.1:80-81",
-		"198.51.100.300:80", "[2001:db8::1]:", "[zz]:80", "[198.51.100.1:80",
+		"abc",
+		"80-90",
+		"0",
+		"70000",
+		"198.51.100.1:",
+		":80",
+		"198.51.100.1:80-81",
+		"198.51.100.300:80",
+		"[2001:db8::1]:",
+		"[zz]:80",
+		"[198.51.100.1:80",
 		"host.example:80",
 	};
 	const struct cgfw_pol_port_rule *r;
@@ -519,23 +528,23 @@ END_TEST
 
 START_TEST(many_errors_all_reported)
 {
-	static const char text[] = "version: 3\n"			 /* 1 */
-				   "workloads:\n"			 /* 2 */
-				   "  - name: web\n"			 /* 3 */
-				   "    cgroup: ../web\n"		 /* 4 */
-				   "    default: open\n"		 /* 5 */
-				   "    egress:\n"			 /* 6 */
-				   "      - allow: 198.51.100.999\n"	 /* 7 */
-				   "      - deny: 203.0.113.0/24\n"	 /* 8 */
-				   "        ports: 80\n"		 /* 9 */
-				   "  - name: db\n"			 /* 10 */
-				   "    ingress:\n"			 /* 11 */
-				   "      - allow: 192.0.2.0/24\n"	 /* 12 */
-				   "        proto: sctp\n"		 /* 13 */
-				   "interfaces:\n"			 /* 14 */
-				   "  - name: eth0\n"			 /* 15 */
-				   "    ssh: perhaps\n"			 /* 16 */
-				   "colour: blue\n";			 /* 17 */
+	static const char text[] = "version: 3\n"		     /* 1 */
+				   "workloads:\n"		     /* 2 */
+				   "  - name: web\n"		     /* 3 */
+				   "    cgroup: ../web\n"	     /* 4 */
+				   "    default: open\n"	     /* 5 */
+				   "    egress:\n"		     /* 6 */
+				   "      - allow: 198.51.100.999\n" /* 7 */
+				   "      - deny: 203.0.113.0/24\n"  /* 8 */
+				   "        ports: 80\n"	     /* 9 */
+				   "  - name: db\n"		     /* 10 */
+				   "    ingress:\n"		     /* 11 */
+				   "      - allow: 192.0.2.0/24\n"   /* 12 */
+				   "        proto: sctp\n"	     /* 13 */
+				   "interfaces:\n"		     /* 14 */
+				   "  - name: eth0\n"		     /* 15 */
+				   "    ssh: perhaps\n"		     /* 16 */
+				   "colour: blue\n";		     /* 17 */
 
 	ck_assert_int_eq(parse(text), -EINVAL);
 	ck_error_at("t.yaml", 1, 10, "version");

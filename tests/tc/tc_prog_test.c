@@ -98,15 +98,16 @@ struct row {
 	struct expect_out out;
 };
 
-#define V4(s, d) .family = 4, .src = s, .dst = d
-#define V6(s, d) .family = 6, .src = s, .dst = d
+#define V4(s, d)	 .family = 4, .src = s, .dst = d
+#define V6(s, d)	 .family = 6, .src = s, .dst = d
 #define TCP(sp_, dp_, f) .proto = 6, .sport = sp_, .dport = dp_, .tcp_flags = f
-#define UDP(sp_, dp_) .proto = 17, .sport = sp_, .dport = dp_
-#define SYN 0x02
-#define ACK 0x10
+#define UDP(sp_, dp_)	 .proto = 17, .sport = sp_, .dport = dp_
+#define SYN		 0x02
+#define ACK		 0x10
 /* seven IPv6 extension headers, one more than the programs walk */
 #define EXT7 .ext = { PKT_HOP, PKT_DST, PKT_DST, PKT_DST, PKT_DST, PKT_DST, PKT_DST }
 
+/* clang-format off: one case per line reads better than the formatter's layout */
 static const struct row rows[] = {
 	/* not IP, and what cannot be parsed */
 	{ "ARP frame", P, { .family = 0 }, PASS, CGFW_TC_R_PASS_NOT_IP },
@@ -491,6 +492,7 @@ static const struct row rows[] = {
 	  PASS,
 	  CGFW_TC_R_PASS_NOMATCH },
 };
+/* clang-format on */
 
 /* ---- rules ----------------------------------------------------------------------------------- */
 
@@ -701,7 +703,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 		/* every rule so far matches (no listener on 9001: drop), the next port not */
 		for (int j = 0; j <= i; j++) {
 			struct pkt_spec sp = { V4("203.0.113.9", "203.0.113.88"),
-					   TCP(1000, (uint16_t)churn_port(j), SYN) };
+					       TCP(1000, (uint16_t)churn_port(j), SYN) };
 
 			if (run_verdict(prog->ingress_fd, &sp, &v) || v != DROP) {
 				printf("not ok - churn: after %d adds, port %d not matched\n",
@@ -712,7 +714,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 		}
 		{
 			struct pkt_spec sp = { V4("203.0.113.9", "203.0.113.88"),
-					   TCP(1000, (uint16_t)churn_port(i + 1), SYN) };
+					       TCP(1000, (uint16_t)churn_port(i + 1), SYN) };
 
 			if (run_verdict(prog->ingress_fd, &sp, &v) || v != PASS) {
 				printf("not ok - churn: after %d adds, port %d matched\n", i + 1,
@@ -725,7 +727,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 		printf("ok - churn: %d rules on one destination added one at a time\n", n);
 	for (int i = 0; i < n && !bad; i++) {
 		struct pkt_spec sp = { V4("203.0.113.9", "203.0.113.88"),
-				   TCP(1000, (uint16_t)churn_port(i), SYN) };
+				       TCP(1000, (uint16_t)churn_port(i), SYN) };
 
 		if (churn_rule(tc, i, false)) {
 			printf("not ok - churn: deleting rule %d: %s\n", i, cgfw_errmsg());
@@ -738,7 +740,7 @@ static int churn(struct cgfw_tc *tc, struct cgfw_tc_prog *prog)
 		}
 		for (int j = i + 1; j < n && !bad; j++) {
 			struct pkt_spec sj = { V4("203.0.113.9", "203.0.113.88"),
-					   TCP(1000, (uint16_t)churn_port(j), SYN) };
+					       TCP(1000, (uint16_t)churn_port(j), SYN) };
 
 			if (run_verdict(prog->ingress_fd, &sj, &v) || v != DROP) {
 				printf("not ok - churn: after %d deletes, port %d lost\n", i + 1,

@@ -45,8 +45,7 @@ static void expect_bad_prefix(const char *in, const char *needle)
 	before = p;
 	cgfw_clearerr();
 	err = cgfw_parse_prefix(in, &p);
-	ck_assert_msg(err == -EINVAL, "'%s' accepted (or wrong error %d)", in ? in : "(null)",
-		      err);
+	ck_assert_msg(err == -EINVAL, "'%s' accepted (or wrong error %d)", in ? in : "(null)", err);
 	ck_assert_errmsg_has(needle);
 	ck_assert_msg(!memcmp(&p, &before, sizeof(p)), "'%s': output changed on error", in);
 }
@@ -316,8 +315,7 @@ static void expect_bad_ports(const char *in, const char *needle)
 
 	cgfw_clearerr();
 	err = cgfw_parse_ports(in, &l, &h);
-	ck_assert_msg(err == -EINVAL, "'%s' accepted (or wrong error %d)", in ? in : "(null)",
-		      err);
+	ck_assert_msg(err == -EINVAL, "'%s' accepted (or wrong error %d)", in ? in : "(null)", err);
 	ck_assert_msg(l == 1234 && h == 4321, "'%s': outputs changed on error", in);
 	ck_assert_errmsg_has(needle);
 }
@@ -370,8 +368,8 @@ START_TEST(test_protocols)
 		const char *in;
 		uint8_t proto;
 	} ok[] = {
-		{ "tcp", CGFW_PROTO_TCP },   { "udp", CGFW_PROTO_UDP },
-		{ "icmp", CGFW_PROTO_ICMP }, { "icmpv6", CGFW_PROTO_ICMP }, /* stored as icmp */
+		{ "tcp", CGFW_PROTO_TCP },    { "udp", CGFW_PROTO_UDP },
+		{ "icmp", CGFW_PROTO_ICMP },  { "icmpv6", CGFW_PROTO_ICMP }, /* stored as icmp */
 		{ "icmp6", CGFW_PROTO_ICMP },
 	};
 	static const char *const bad[] = { "sctp", "", "tcp ", "tc", "TCPX", "any" };

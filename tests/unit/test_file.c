@@ -35,8 +35,13 @@ static void write_list(const char *text, size_t len)
 #define WRITE_LIST(lit) write_list(lit, sizeof(lit) - 1)
 
 static const struct cgfw_rule tmpl = {
-	.scope = 99, .proto = CGFW_PROTO_TCP, .port_lo = 443, .port_hi = 443,
-	.dirs = CGFW_DIR_BIT(CGFW_DIR_EGRESS), .action = CGFW_DENY, .origin = CGFW_ORIGIN_POLICY,
+	.scope = 99,
+	.proto = CGFW_PROTO_TCP,
+	.port_lo = 443,
+	.port_hi = 443,
+	.dirs = CGFW_DIR_BIT(CGFW_DIR_EGRESS),
+	.action = CGFW_DENY,
+	.origin = CGFW_ORIGIN_POLICY,
 };
 
 static void expect_rule(const struct cgfw_rule *r, const char *pfx)

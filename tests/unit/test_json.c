@@ -45,8 +45,13 @@ static struct cgfw_rule mkrule(const char *pfx, uint8_t proto, uint16_t lo, uint
 			       uint8_t dirs, uint8_t action, uint8_t origin)
 {
 	struct cgfw_rule r = {
-		.scope = 7, .proto = proto, .port_lo = lo, .port_hi = hi,
-		.dirs = dirs, .action = action, .origin = origin,
+		.scope = 7,
+		.proto = proto,
+		.port_lo = lo,
+		.port_hi = hi,
+		.dirs = dirs,
+		.action = action,
+		.origin = origin,
 	};
 
 	ck_assert_int_eq(cgfw_parse_prefix(pfx, &r.pfx), 0);
@@ -122,16 +127,20 @@ START_TEST(test_rule_json_ports)
 }
 END_TEST
 
-static const char *const seen_keys[] = { "cgroup",  "cgroup_id", "addr",       "family",
-					 "direction", "packets", "bytes",      "dropped",
+static const char *const seen_keys[] = { "cgroup",     "cgroup_id", "addr",  "family",
+					 "direction",  "packets",   "bytes", "dropped",
 					 "first_seen", "last_seen", NULL };
 
 START_TEST(test_seen_json)
 {
 	struct cgfw_seen s = {
-		.cgid = 4242, .family = CGFW_FAMILY_INET, .dir = CGFW_DIR_EGRESS,
+		.cgid = 4242,
+		.family = CGFW_FAMILY_INET,
+		.dir = CGFW_DIR_EGRESS,
 		.addr = { 198, 51, 100, 7 },
-		.packets = 10, .bytes = 1500, .dropped = 3,
+		.packets = 10,
+		.bytes = 1500,
+		.dropped = 3,
 		.first_ns = 1700000000123456789ull, /* 2023-11-14T22:13:20.123456789Z */
 		.last_ns = 1700000060999999999ull,
 	};
@@ -156,9 +165,13 @@ END_TEST
 START_TEST(test_seen_json_ipv6_ingress_large)
 {
 	struct cgfw_seen s = {
-		.cgid = 1ull << 40, .family = CGFW_FAMILY_INET6, .dir = CGFW_DIR_INGRESS,
+		.cgid = 1ull << 40,
+		.family = CGFW_FAMILY_INET6,
+		.dir = CGFW_DIR_INGRESS,
 		.addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x99 },
-		.packets = 1ull << 40, .bytes = 1ull << 50, .dropped = 0,
+		.packets = 1ull << 40,
+		.bytes = 1ull << 50,
+		.dropped = 0,
 		.first_ns = 946684800000000000ull, /* 2000-01-01T00:00:00Z */
 		.last_ns = 4102444799000000000ull, /* 2099-12-31T23:59:59Z */
 	};
@@ -190,17 +203,21 @@ START_TEST(test_seen_json_never)
 }
 END_TEST
 
-static const char *const att_keys[] = { "cgroup",	    "cgroup_id",       "default_ingress",
-					"default_egress",   "ingress_attached", "egress_attached",
+static const char *const att_keys[] = { "cgroup",	    "cgroup_id",
+					"default_ingress",  "default_egress",
+					"ingress_attached", "egress_attached",
 					"attached_at",	    NULL };
 
 START_TEST(test_attachment_json)
 {
 	struct cgfw_attachment a = {
-		.id = 9001, .path = "app.slice/web.service",
+		.id = 9001,
+		.path = "app.slice/web.service",
 		.def = { [CGFW_DIR_INGRESS] = CGFW_VERDICT_DENY,
 			 [CGFW_DIR_EGRESS] = CGFW_VERDICT_ALLOW },
-		.attached_ns = 1700000000500000000ull, .ingress = true, .egress = false,
+		.attached_ns = 1700000000500000000ull,
+		.ingress = true,
+		.egress = false,
 	};
 	json_t *o = cgfw_attachment_json(&a);
 
@@ -219,9 +236,11 @@ END_TEST
 START_TEST(test_attachment_json_root)
 {
 	struct cgfw_attachment a = {
-		.id = 1, .path = "",
+		.id = 1,
+		.path = "",
 		.def = { CGFW_VERDICT_ALLOW, CGFW_VERDICT_DENY },
-		.ingress = true, .egress = true,
+		.ingress = true,
+		.egress = true,
 	};
 	json_t *o = cgfw_attachment_json(&a);
 	char *text;

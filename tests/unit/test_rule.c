@@ -22,8 +22,13 @@ static struct cgfw_rule mkrule(const char *pfx, uint8_t proto, uint16_t lo, uint
 			       uint8_t dirs, uint8_t action, uint8_t origin)
 {
 	struct cgfw_rule r = {
-		.scope = 42, .proto = proto, .port_lo = lo, .port_hi = hi,
-		.dirs = dirs, .action = action, .origin = origin,
+		.scope = 42,
+		.proto = proto,
+		.port_lo = lo,
+		.port_hi = hi,
+		.dirs = dirs,
+		.action = action,
+		.origin = origin,
 	};
 
 	ck_assert_msg(cgfw_parse_prefix(pfx, &r.pfx) == 0, "%s", cgfw_errmsg());
@@ -95,8 +100,8 @@ END_TEST
 START_TEST(test_key_ignores_action_dir_origin_ports)
 {
 	/* Everything that lives in the value stays out of the key. */
-	struct cgfw_rule a = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 80, 80, IN, CGFW_ALLOW,
-				    CGFW_ORIGIN_MANUAL);
+	struct cgfw_rule a =
+		mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 80, 80, IN, CGFW_ALLOW, CGFW_ORIGIN_MANUAL);
 	struct cgfw_rule b = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 1000, 2000, OUT, CGFW_DENY,
 				    CGFW_ORIGIN_POLICY);
 	struct cgfw_rule_key ka, kb;
@@ -146,8 +151,8 @@ END_TEST
 START_TEST(test_val_origins_independent)
 {
 	struct cgfw_rule_val v = {};
-	struct cgfw_rule man = mkrule("192.0.2.1", 0, 0, 0, CGFW_DIR_BOTH, CGFW_DENY,
-				      CGFW_ORIGIN_MANUAL);
+	struct cgfw_rule man =
+		mkrule("192.0.2.1", 0, 0, 0, CGFW_DIR_BOTH, CGFW_DENY, CGFW_ORIGIN_MANUAL);
 	struct cgfw_rule pol = man;
 
 	pol.origin = CGFW_ORIGIN_POLICY;
@@ -171,8 +176,8 @@ END_TEST
 START_TEST(test_val_remove_one_direction)
 {
 	struct cgfw_rule_val v = {};
-	struct cgfw_rule r = mkrule("192.0.2.1", 0, 0, 0, CGFW_DIR_BOTH, CGFW_ALLOW,
-				    CGFW_ORIGIN_POLICY);
+	struct cgfw_rule r =
+		mkrule("192.0.2.1", 0, 0, 0, CGFW_DIR_BOTH, CGFW_ALLOW, CGFW_ORIGIN_POLICY);
 
 	cgfw_rule_val_apply(&v, &r, true);
 	r.dirs = IN;
@@ -238,8 +243,8 @@ END_TEST
 START_TEST(test_port_distinct_ranges_take_entries)
 {
 	struct cgfw_port_rule_val v = {}, before;
-	struct cgfw_rule r = mkrule("192.0.2.0/24", CGFW_PROTO_UDP, 0, 0, OUT, CGFW_DENY,
-				    CGFW_ORIGIN_MANUAL);
+	struct cgfw_rule r =
+		mkrule("192.0.2.0/24", CGFW_PROTO_UDP, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL);
 	bool changed;
 
 	/* Overlapping but not equal ranges are distinct entries. */
@@ -280,8 +285,8 @@ END_TEST
 START_TEST(test_port_remove_last_bit_frees_entry)
 {
 	struct cgfw_port_rule_val v = {};
-	struct cgfw_rule r = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 0, 0, CGFW_DIR_BOTH,
-				    CGFW_DENY, CGFW_ORIGIN_MANUAL);
+	struct cgfw_rule r = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 0, 0, CGFW_DIR_BOTH, CGFW_DENY,
+				    CGFW_ORIGIN_MANUAL);
 	struct cgfw_port_entry zero = {};
 	bool changed;
 
@@ -339,8 +344,8 @@ END_TEST
 START_TEST(test_port_icmp_and_portless_cover_all)
 {
 	struct cgfw_port_rule_val v = {};
-	struct cgfw_rule r = mkrule("2001:db8::/32", CGFW_PROTO_ICMP, 0, 0, IN, CGFW_ALLOW,
-				    CGFW_ORIGIN_MANUAL);
+	struct cgfw_rule r =
+		mkrule("2001:db8::/32", CGFW_PROTO_ICMP, 0, 0, IN, CGFW_ALLOW, CGFW_ORIGIN_MANUAL);
 	bool changed;
 
 	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
@@ -404,9 +409,9 @@ START_TEST(test_act_verdict)
 	ck_assert_int_eq(cgfw_act_verdict(POLICY_ALLOW | MANUAL_ALLOW), CGFW_VERDICT_ALLOW);
 	/* Every combination of bits. */
 	for (unsigned a = 0; a < 16; a++) {
-		int want = (a & CGFW_ACT_DENY_ANY)    ? CGFW_VERDICT_DENY
-			   : (a & CGFW_ACT_ALLOW_ANY) ? CGFW_VERDICT_ALLOW
-						      : CGFW_VERDICT_NONE;
+		int want = (a & CGFW_ACT_DENY_ANY)  ? CGFW_VERDICT_DENY :
+			   (a & CGFW_ACT_ALLOW_ANY) ? CGFW_VERDICT_ALLOW :
+						      CGFW_VERDICT_NONE;
 
 		ck_assert_int_eq(cgfw_act_verdict((__u8)a), want);
 	}

@@ -18,8 +18,8 @@ Suite *json_suite(void);
 Suite *file_suite(void);
 
 /* The last library error names @needle (the input that failed). */
-#define ck_assert_errmsg_has(needle)                                                         \
-	ck_assert_msg(strstr(cgfw_errmsg(), (needle)) != NULL,                               \
+#define ck_assert_errmsg_has(needle)                           \
+	ck_assert_msg(strstr(cgfw_errmsg(), (needle)) != NULL, \
 		      "error message '%s' does not contain '%s'", cgfw_errmsg(), (needle))
 
 #endif /* CGFW_UNIT_H */

@@ -64,8 +64,9 @@ int main(int argc, char **argv)
 	results = srunner_results(sr);
 	n = srunner_ntests_run(sr);
 	for (int i = 0; i < n; i++) {
-		static const char *const kind[] = { [CK_PASS] = "Passed", [CK_FAILURE] = "Failure",
-						    [CK_ERROR] = "Error" };
+		static const char *const kind[] = {
+			[CK_PASS] = "Passed", [CK_FAILURE] = "Failure", [CK_ERROR] = "Error"
+		};
 		int t = tr_rtype(results[i]);
 
 		if (verbose || t != CK_PASS)

@@ -51,17 +51,17 @@ static inline void cgfw_fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(cgfw_fclosep)
 
 /* Hand over what a cleanup variable owns: the variable forgets it. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _p = (p);                                                            \
-		(p) = NULL;                                                                        \
-		_p;                                                                                \
+#define TAKE_PTR(p)                     \
+	({                              \
+		__typeof__(p) _p = (p); \
+		(p) = NULL;             \
+		_p;                     \
 	})
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _fd = (fd);                                                                    \
-		(fd) = -1;                                                                         \
-		_fd;                                                                               \
+#define TAKE_FD(fd)             \
+	({                      \
+		int _fd = (fd); \
+		(fd) = -1;      \
+		_fd;            \
 	})
 
 #define CGFW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -111,7 +111,7 @@ enum cgfw_action { CGFW_ALLOW = 1, CGFW_DENY = 2 };
 struct cgfw_rule {
 	uint64_t scope; /* cgroup id, or CGFW_SCOPE_HOST (0) */
 	struct cgfw_prefix pfx;
-	uint8_t proto;	/* 0: any protocol (no ports) */
+	uint8_t proto; /* 0: any protocol (no ports) */
 	uint16_t port_lo, port_hi;
 	uint8_t dirs;	/* CGFW_DIR_BIT()s */
 	uint8_t action; /* enum cgfw_action */
@@ -120,8 +120,8 @@ struct cgfw_rule {
 
 /* ---- names of the ABI's codes ------------------------------------------------------ */
 
-const char *cgfw_dir_name(int dir);	 /* "ingress", "egress" */
-const char *cgfw_dirs_name(uint8_t dirs); /* "both", "ingress", "egress" */
+const char *cgfw_dir_name(int dir);		/* "ingress", "egress" */
+const char *cgfw_dirs_name(uint8_t dirs);	/* "both", "ingress", "egress" */
 const char *cgfw_verdict_name(uint8_t verdict); /* "allow", "deny" */
 const char *cgfw_reason_name(int reason);	/* enum cgfw_reason */
 const char *cgfw_tc_reason_name(int reason);	/* enum cgfw_tc_reason */

@@ -23,7 +23,7 @@ struct cgfw_pol_rule {
 
 struct cgfw_pol_workload {
 	char *name;
-	char *cgroup;		     /* NULL: hook-only workload */
+	char *cgroup; /* NULL: hook-only workload */
 	bool def_set[CGFW_DIR_COUNT];
 	uint8_t def[CGFW_DIR_COUNT]; /* CGFW_VERDICT_* */
 	struct cgfw_pol_rule *rules;

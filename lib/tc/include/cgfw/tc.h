@@ -51,8 +51,8 @@ struct cgfw_tc_iface {
 	char name[IF_NAMESIZE];
 	uint32_t ifindex;
 	uint64_t netns;
-	bool this_netns;   /* attached in the caller's network namespace */
-	bool live;	   /* both programs still attached (this netns only) */
+	bool this_netns; /* attached in the caller's network namespace */
+	bool live;	 /* both programs still attached (this netns only) */
 	uint32_t flags;
 	uint8_t mode;
 	bool qdisc_created;
@@ -60,7 +60,7 @@ struct cgfw_tc_iface {
 	uint32_t handle;
 	uint32_t attach_id;
 	uint64_t attached_ns;
-	size_t naddrs;	   /* ssh addresses in cgfw_tc_ifaddr */
+	size_t naddrs; /* ssh addresses in cgfw_tc_ifaddr */
 	struct cgfw_prefix addrs[CGFW_TC_MAX_SHOWN_ADDRS];
 };
 
@@ -78,20 +78,20 @@ int cgfw_tc_watch(volatile sig_atomic_t *stop, void (*changed)(size_t n, void *a
 /* ---- rules ------------------------------------------------------------------- */
 
 struct cgfw_tc_rule {
-	uint32_t id;		/* assigned on add */
-	uint8_t kind;		/* CGFW_TC_TPROXY, _REDIRECT, _INBOUND */
-	uint8_t proto;		/* CGFW_PROTO_TCP or _UDP */
+	uint32_t id;   /* assigned on add */
+	uint8_t kind;  /* CGFW_TC_TPROXY, _REDIRECT, _INBOUND */
+	uint8_t proto; /* CGFW_PROTO_TCP or _UDP */
 	uint16_t port_lo, port_hi;
 	struct cgfw_prefix dst;
 	struct cgfw_prefix src; /* len 0: any source */
 	bool has_to_addr;	/* tproxy: listener address given (else: this host) */
 	uint8_t to_family;
 	uint8_t to_addr[16];
-	uint16_t to_port;	/* host byte order; 0 keeps the port (redirect only) */
-	uint32_t ifindex;	/* 0: every interface */
+	uint16_t to_port; /* host byte order; 0 keeps the port (redirect only) */
+	uint32_t ifindex; /* 0: every interface */
 	char ifname[IF_NAMESIZE];
 	uint64_t packets, bytes;
-	unsigned seen;		/* CGFW_TC_OPT_* given (parsing) */
+	unsigned seen; /* CGFW_TC_OPT_* given (parsing) */
 };
 
 enum {
@@ -142,7 +142,7 @@ int cgfw_tc_routes(struct cgfw_tc *tc, struct cgfw_tc_route **ret, size_t *ret_n
 struct cgfw_tc_stats {
 	uint64_t packets[2][CGFW_TC_R_COUNT]; /* [0] ingress, [1] egress */
 	uint64_t bytes[2][CGFW_TC_R_COUNT];
-	size_t rules[4];		      /* by kind */
+	size_t rules[4]; /* by kind */
 	uint32_t table_capacity;
 	uint32_t table_entries;
 };
