@@ -66,35 +66,33 @@ static int cmp_att(const void *a, const void *b)
 		      ((const struct cgfw_attachment *)b)->path);
 }
 
+static int attachment_conv(const void *key, const void *val, void *out, void *arg)
+{
+	const struct cgfw_cgroup_val *v = val;
+	struct cgfw_attachment *o = out;
+	__u64 id;
+
+	memcpy(&id, key, sizeof(id));
+	o->id = id;
+	snprintf(o->path, sizeof(o->path), "%.*s", (int)sizeof(v->path), v->path);
+	memcpy(o->def, v->def, sizeof(o->def));
+	o->attached_ns = v->attached_ns;
+	o->ingress = link_live(arg, id, CGFW_DIR_INGRESS);
+	o->egress = link_live(arg, id, CGFW_DIR_EGRESS);
+	return 1;
+}
+
 int cgfw_attachments(struct cgfw_state *st, struct cgfw_attachment **ret, size_t *ret_n)
 {
-	__u64 *keys = NULL;
-	struct cgfw_cgroup_val *vals = NULL;
 	struct cgfw_attachment *out;
-	size_t n = 0;
+	size_t n;
 	int err;
 
-	err = cgfw_map_dump(st->cgroups_fd, sizeof(__u64), sizeof(*vals), (void **)&keys,
-			    (void **)&vals, &n);
+	err = cgfw_map_collect(st->cgroups_fd, CGFW_CGROUPS_PIN, sizeof(__u64),
+			       sizeof(struct cgfw_cgroup_val), sizeof(*out), attachment_conv, st,
+			       (void **)&out, &n);
 	if (err)
-		return cgfw_seterr(err, "cannot read %s: %s", CGFW_CGROUPS_PIN, strerror(-err));
-	out = calloc(n ? n : 1, sizeof(*out));
-	if (!out) {
-		free(keys);
-		free(vals);
-		return cgfw_seterr(ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		out[i].id = keys[i];
-		snprintf(out[i].path, sizeof(out[i].path), "%.*s", (int)sizeof(vals[i].path),
-			 vals[i].path);
-		memcpy(out[i].def, vals[i].def, sizeof(out[i].def));
-		out[i].attached_ns = vals[i].attached_ns;
-		out[i].ingress = link_live(st, keys[i], CGFW_DIR_INGRESS);
-		out[i].egress = link_live(st, keys[i], CGFW_DIR_EGRESS);
-	}
-	free(keys);
-	free(vals);
+		return err;
 	qsort(out, n, sizeof(*out), cmp_att);
 	*ret = out;
 	*ret_n = n;

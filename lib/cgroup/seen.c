@@ -19,46 +19,44 @@ static int cmp_seen(const void *a, const void *b)
 	return x->dir - y->dir;
 }
 
+static int seen_conv(const void *key, const void *val, void *out, void *arg)
+{
+	const struct cgfw_seen_key *k = key;
+	const struct cgfw_seen_val *v = val;
+	struct cgfw_seen *o = out;
+	uint64_t cgid = *(const uint64_t *)arg;
+
+	if (cgid && k->cgid != cgid)
+		return 0;
+	o->cgid = k->cgid;
+	o->family = k->family;
+	o->dir = k->dir;
+	memcpy(o->addr, k->addr, 16);
+	o->packets = v->packets;
+	o->bytes = v->bytes;
+	o->dropped = v->dropped;
+	o->first_ns = cgfw_boot_to_realtime(v->first_ns);
+	/* Converted once: a second conversion samples the clocks again and could
+	 * put last_seen before first_seen. */
+	o->last_ns = o->first_ns && v->last_ns >= v->first_ns ?
+			     o->first_ns + (v->last_ns - v->first_ns) :
+			     cgfw_boot_to_realtime(v->last_ns);
+	return 1;
+}
+
 int cgfw_seen_list(struct cgfw_state *st, uint64_t cgid, struct cgfw_seen **ret, size_t *ret_n)
 {
-	struct cgfw_seen_key *keys = NULL;
-	struct cgfw_seen_val *vals = NULL;
 	struct cgfw_seen *out;
-	size_t n = 0, m = 0;
+	size_t n;
 	int err;
 
-	err = cgfw_map_dump(st->seen_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
-			    (void **)&vals, &n);
+	err = cgfw_map_collect(st->seen_fd, CGFW_SEEN_PIN, sizeof(struct cgfw_seen_key),
+			       sizeof(struct cgfw_seen_val), sizeof(*out), seen_conv, &cgid,
+			       (void **)&out, &n);
 	if (err)
-		return cgfw_seterr(err, "cannot read %s: %s", CGFW_SEEN_PIN, strerror(-err));
-	out = calloc(n ? n : 1, sizeof(*out));
-	if (!out) {
-		free(keys);
-		free(vals);
-		return cgfw_seterr(ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (cgid && keys[i].cgid != cgid)
-			continue;
-		out[m].cgid = keys[i].cgid;
-		out[m].family = keys[i].family;
-		out[m].dir = keys[i].dir;
-		memcpy(out[m].addr, keys[i].addr, 16);
-		out[m].packets = vals[i].packets;
-		out[m].bytes = vals[i].bytes;
-		out[m].dropped = vals[i].dropped;
-		out[m].first_ns = cgfw_boot_to_realtime(vals[i].first_ns);
-		/* Converted once: a second conversion samples the clocks again and
-		 * could put last_seen before first_seen. */
-		out[m].last_ns = out[m].first_ns && vals[i].last_ns >= vals[i].first_ns ?
-					 out[m].first_ns + (vals[i].last_ns - vals[i].first_ns) :
-					 cgfw_boot_to_realtime(vals[i].last_ns);
-		m++;
-	}
-	free(keys);
-	free(vals);
-	qsort(out, m, sizeof(*out), cmp_seen);
+		return err;
+	qsort(out, n, sizeof(*out), cmp_seen);
 	*ret = out;
-	*ret_n = m;
+	*ret_n = n;
 	return 0;
 }

@@ -70,6 +70,34 @@ out:
 	return 0;
 }
 
+int cgfw_map_collect(int fd, const char *name, size_t key_size, size_t val_size, size_t out_size,
+		     cgfw_map_conv_fn fn, void *arg, void **ret, size_t *ret_n)
+{
+	_cleanup_free_ char *keys = NULL, *vals = NULL;
+	_cleanup_free_ char *out = NULL;
+	size_t n = 0, m = 0;
+	int err;
+
+	err = cgfw_map_dump(fd, key_size, val_size, (void **)&keys, (void **)&vals, &n);
+	if (err)
+		return cgfw_seterr(err, "cannot read %s: %s", name, strerror(-err));
+	out = calloc(n ? n : 1, out_size);
+	if (!out)
+		return cgfw_seterr(ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		err = fn(keys + i * key_size, vals + i * val_size, out + m * out_size, arg);
+		if (err < 0)
+			return err;
+		if (err)
+			m++;
+		else
+			memset(out + m * out_size, 0, out_size);
+	}
+	*ret = TAKE_PTR(out);
+	*ret_n = m;
+	return 0;
+}
+
 int cgfw_map_percpu_sum(int fd, uint32_t key, size_t nfields, uint64_t *ret)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -95,25 +95,22 @@ static bool clsact_live(uint32_t ifindex, const struct cgfw_tc_iface_val *v, int
 
 /* ---- addresses for the ssh exception --------------------------------------------- */
 
+static int ifaddr_conv(const void *key, const void *val, void *out, void *arg)
+{
+	const struct cgfw_tc_ifaddr_key *k = key;
+
+	if (k->attach_id != *(const uint32_t *)arg)
+		return 0;
+	memcpy(out, k, sizeof(*k));
+	return 1;
+}
+
+/* The addresses recorded for one attachment. */
 static int ifaddr_dump(struct cgfw_tc *tc, uint32_t attach_id, struct cgfw_tc_ifaddr_key **ret,
 		       size_t *ret_n)
 {
-	struct cgfw_tc_ifaddr_key *keys = NULL;
-	__u32 *vals = NULL;
-	size_t n = 0, m = 0;
-	int err;
-
-	err = cgfw_map_dump(tc->ifaddr_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
-			    (void **)&vals, &n);
-	if (err)
-		return cgfw_seterr(err, "cannot read %s: %s", CGFW_TC_IFADDR_PIN, strerror(-err));
-	for (size_t i = 0; i < n; i++)
-		if (keys[i].attach_id == attach_id)
-			keys[m++] = keys[i];
-	free(vals);
-	*ret = keys;
-	*ret_n = m;
-	return 0;
+	return cgfw_map_collect(tc->ifaddr_fd, CGFW_TC_IFADDR_PIN, sizeof(**ret), sizeof(__u32),
+				sizeof(**ret), ifaddr_conv, &attach_id, (void **)ret, ret_n);
 }
 
 static void prefix_ifaddr(uint32_t attach_id, const struct cgfw_prefix *p,
@@ -567,62 +564,56 @@ static int cmp_iface(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int iface_conv(const void *key, const void *val, void *out, void *arg)
+{
+	const struct cgfw_tc_iface_key *k = key;
+	const struct cgfw_tc_iface_val *v = val;
+	struct cgfw_tc_iface *o = out;
+	struct cgfw_tc *tc = arg;
+	struct cgfw_tc_ifaddr_key *a = NULL;
+	size_t na = 0;
+
+	snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(v->name), v->name);
+	o->ifindex = k->ifindex;
+	o->netns = k->netns;
+	o->this_netns = k->netns == tc->netns;
+	o->flags = v->flags;
+	o->mode = v->mode;
+	o->qdisc_created = v->qdisc_created;
+	o->prio[0] = v->prio[0];
+	o->prio[1] = v->prio[1];
+	o->handle = v->handle;
+	o->attach_id = v->attach_id;
+	o->attached_ns = v->attached_ns;
+	if (o->this_netns) {
+		if (v->mode == CGFW_TC_MODE_TCX)
+			o->live = tcx_live(tc, o->ifindex, 0) && tcx_live(tc, o->ifindex, 1);
+		else
+			o->live = clsact_live(o->ifindex, v, 0) && clsact_live(o->ifindex, v, 1);
+	}
+	if (ifaddr_dump(tc, v->attach_id, &a, &na) == 0) {
+		o->naddrs = na;
+		for (size_t j = 0; j < na && j < CGFW_TC_MAX_SHOWN_ADDRS; j++) {
+			o->addrs[j].family = a[j].family;
+			o->addrs[j].len = a[j].family == CGFW_FAMILY_INET ? 32 : 128;
+			memcpy(o->addrs[j].addr, a[j].addr, 16);
+		}
+		free(a);
+	}
+	return 1;
+}
+
 int cgfw_tc_ifaces(struct cgfw_tc *tc, struct cgfw_tc_iface **ret, size_t *ret_n)
 {
-	struct cgfw_tc_iface_key *keys = NULL;
-	struct cgfw_tc_iface_val *vals = NULL;
 	struct cgfw_tc_iface *out;
-	size_t n = 0;
+	size_t n;
 	int err;
 
-	err = cgfw_map_dump(tc->ifaces_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
-			    (void **)&vals, &n);
+	err = cgfw_map_collect(tc->ifaces_fd, CGFW_TC_IFACES_PIN, sizeof(struct cgfw_tc_iface_key),
+			       sizeof(struct cgfw_tc_iface_val), sizeof(*out), iface_conv, tc,
+			       (void **)&out, &n);
 	if (err)
-		return cgfw_seterr(err, "cannot read %s: %s", CGFW_TC_IFACES_PIN, strerror(-err));
-	out = calloc(n ? n : 1, sizeof(*out));
-	if (!out) {
-		free(keys);
-		free(vals);
-		return cgfw_seterr(ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct cgfw_tc_iface *o = &out[i];
-		const struct cgfw_tc_iface_val *v = &vals[i];
-		struct cgfw_tc_ifaddr_key *a = NULL;
-		size_t na = 0;
-
-		snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(v->name), v->name);
-		o->ifindex = keys[i].ifindex;
-		o->netns = keys[i].netns;
-		o->this_netns = keys[i].netns == tc->netns;
-		o->flags = v->flags;
-		o->mode = v->mode;
-		o->qdisc_created = v->qdisc_created;
-		o->prio[0] = v->prio[0];
-		o->prio[1] = v->prio[1];
-		o->handle = v->handle;
-		o->attach_id = v->attach_id;
-		o->attached_ns = v->attached_ns;
-		if (o->this_netns) {
-			if (v->mode == CGFW_TC_MODE_TCX)
-				o->live = tcx_live(tc, o->ifindex, 0) &&
-					  tcx_live(tc, o->ifindex, 1);
-			else
-				o->live = clsact_live(o->ifindex, v, 0) &&
-					  clsact_live(o->ifindex, v, 1);
-		}
-		if (ifaddr_dump(tc, v->attach_id, &a, &na) == 0) {
-			o->naddrs = na;
-			for (size_t j = 0; j < na && j < CGFW_TC_MAX_SHOWN_ADDRS; j++) {
-				o->addrs[j].family = a[j].family;
-				o->addrs[j].len = a[j].family == CGFW_FAMILY_INET ? 32 : 128;
-				memcpy(o->addrs[j].addr, a[j].addr, 16);
-			}
-			free(a);
-		}
-	}
-	free(keys);
-	free(vals);
+		return err;
 	qsort(out, n, sizeof(*out), cmp_iface);
 	*ret = out;
 	*ret_n = n;

@@ -191,33 +191,23 @@ void cgfw_tc_routes_undo(struct rdelta *rd, size_t n)
 	free(errs);
 }
 
+static int route_conv(const void *key, const void *val, void *out, void *arg)
+{
+	const struct cgfw_tc_route_key *k = key;
+	const struct cgfw_tc_route_val *v = val;
+	const struct cgfw_tc *tc = arg;
+	struct cgfw_tc_route *o = out;
+
+	cgfw_tc_route_prefix(k, &o->pfx);
+	o->refs = v->refs;
+	o->owned = v->owned;
+	o->this_netns = k->netns == tc->netns;
+	return 1;
+}
+
 int cgfw_tc_routes(struct cgfw_tc *tc, struct cgfw_tc_route **ret, size_t *ret_n)
 {
-	struct cgfw_tc_route_key *keys = NULL;
-	struct cgfw_tc_route_val *vals = NULL;
-	struct cgfw_tc_route *out;
-	size_t n = 0;
-	int err;
-
-	err = cgfw_map_dump(tc->routes_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
-			    (void **)&vals, &n);
-	if (err)
-		return cgfw_seterr(err, "cannot read %s: %s", CGFW_TC_ROUTES_PIN, strerror(-err));
-	out = calloc(n ? n : 1, sizeof(*out));
-	if (!out) {
-		free(keys);
-		free(vals);
-		return cgfw_seterr(ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		cgfw_tc_route_prefix(&keys[i], &out[i].pfx);
-		out[i].refs = vals[i].refs;
-		out[i].owned = vals[i].owned;
-		out[i].this_netns = keys[i].netns == tc->netns;
-	}
-	free(keys);
-	free(vals);
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return cgfw_map_collect(tc->routes_fd, CGFW_TC_ROUTES_PIN, sizeof(struct cgfw_tc_route_key),
+				sizeof(struct cgfw_tc_route_val), sizeof(struct cgfw_tc_route),
+				route_conv, tc, (void **)ret, ret_n);
 }

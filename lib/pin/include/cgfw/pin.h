@@ -86,6 +86,14 @@ int cgfw_pin_remove_all(void);
 /* Dump a whole map: keys and values in two malloc()ed arrays. */
 int cgfw_map_dump(int fd, size_t key_size, size_t val_size, void **ret_keys, void **ret_vals,
 		  size_t *ret_n);
+/*
+ * Dump a map and convert each entry into a record of @out_size bytes:
+ * fn(key, val, out, arg) fills *out (zeroed) and returns 1 to keep it, 0 to
+ * skip it, -errno to fail. @name names the map in messages.
+ */
+typedef int (*cgfw_map_conv_fn)(const void *key, const void *val, void *out, void *arg);
+int cgfw_map_collect(int fd, const char *name, size_t key_size, size_t val_size, size_t out_size,
+		     cgfw_map_conv_fn fn, void *arg, void **ret, size_t *ret_n);
 /* Sum a per-CPU value of @nfields __u64 counters over every CPU into ret[0..nfields). */
 int cgfw_map_percpu_sum(int fd, uint32_t key, size_t nfields, uint64_t *ret);
 /*
