@@ -46,6 +46,8 @@ int cmd_detach(struct ctx *c)
 
 	/* The cgroup may already be gone: detach by its recorded path then. */
 	err = resolve(c->argv[0], false, &cg);
+	if (!err && !cgfw_state_exists())
+		err = cgfw_seterr(EINVAL, "cgroup %s is not attached", c->argv[0]);
 	if (!err)
 		err = cli_open(c);
 	if (!err)
@@ -117,7 +119,7 @@ int cmd_rule(struct ctx *c)
 	}
 	err = cli_open(c);
 	if (!err && cgroup && cgfw_attachment_get(c->st, cg.id, &att) < 0)
-		err = cgfw_seterr(ENOENT, "cgroup %s is not attached; run 'cgfw attach %s' first",
+		err = cgfw_seterr(EINVAL, "cgroup %s is not attached; run 'cgfw attach %s' first",
 				  cgroup, cgroup);
 	if (!err)
 		err = cgfw_rules_update(c->st, rules, n, add,
@@ -154,6 +156,9 @@ int cmd_default(struct ctx *c)
 	else
 		return cli_usage(c, "invalid verdict '%s' (allow or deny)", c->argv[0]);
 	err = resolve(opt_str(c, O_CGROUP), true, &cg);
+	if (!err && !cgfw_state_exists())
+		err = cgfw_seterr(EINVAL, "cgroup %s is not attached; run 'cgfw attach %s' first",
+				  opt_str(c, O_CGROUP), opt_str(c, O_CGROUP));
 	if (!err)
 		err = cli_open(c);
 	if (!err)
@@ -287,7 +292,7 @@ int cmd_seen(struct ctx *c)
 	if (err)
 		return err;
 	if (cgroup && (!c->st || cgfw_attachment_get(c->st, cg.id, &one) < 0))
-		return cgfw_seterr(ENOENT, "cgroup %s is not attached", cgroup);
+		return cgfw_seterr(EINVAL, "cgroup %s is not attached", cgroup);
 	if (c->st) {
 		err = cgfw_attachments(c->st, &att, &na);
 		if (!err)

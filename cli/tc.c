@@ -50,7 +50,7 @@ int cmd_tc_detach(struct ctx *c)
 
 	err = cli_open(c);
 	if (!err && !c->tc)
-		err = cgfw_seterr(ENOENT, "interface %s is not attached", c->argv[0]);
+		err = cgfw_seterr(EINVAL, "interface %s is not attached", c->argv[0]);
 	if (!err)
 		err = cgfw_tc_detach(c->tc, c->argv[0]);
 	if (err)
@@ -255,7 +255,7 @@ int cmd_tc_rule_change(struct ctx *c)
 		char buf[256];
 
 		rule_text(&c->rule, buf, sizeof(buf));
-		err = cgfw_seterr(ENOENT, "%s: no %s rule matches %s", c->name,
+		err = cgfw_seterr(EINVAL, "%s: no %s rule matches %s", c->name,
 				  cgfw_tc_kind_name(kind), buf);
 	} else if (err >= 0) {
 		if (json_mode) {

@@ -129,7 +129,7 @@ int cgfw_attach(struct cgfw_state *st, const struct cgfw_cgroup *cg)
 	skel->rodata->cgfw_cgid = cg->id;
 	err = cgfw_cgroup_bpf__load(skel);
 	if (err) {
-		err = cgfw_seterr(err,
+		err = cgfw_seterr(cgfw_runtime_err(err),
 				  "cannot load the cgroup programs for %s (verifier or map "
 				  "mismatch): %s",
 				  cg->abs, strerror(-err));
@@ -246,7 +246,7 @@ int cgfw_detach(struct cgfw_state *st, const char *user_path, const struct cgfw_
 				id = all[i].id;
 		free(all);
 		if (!id)
-			return cgfw_seterr(ENOENT, "cgroup %s is not attached", user_path);
+			return cgfw_seterr(EINVAL, "cgroup %s is not attached", user_path);
 	}
 	return cgfw_detach_id(st, id);
 }
@@ -289,7 +289,7 @@ int cgfw_set_default(struct cgfw_state *st, const struct cgfw_cgroup *cg, uint8_
 	struct cgfw_cgroup_val v;
 
 	if (bpf_map_lookup_elem(st->cgroups_fd, &cg->id, &v) < 0)
-		return cgfw_seterr(ENOENT, "cgroup %s is not attached; run 'cgfw attach %s' first",
+		return cgfw_seterr(EINVAL, "cgroup %s is not attached; run 'cgfw attach %s' first",
 				   cg->abs, cg->rel[0] ? cg->rel : "/");
 	for (int d = 0; d < CGFW_DIR_COUNT; d++)
 		if (dirs & CGFW_DIR_BIT(d))

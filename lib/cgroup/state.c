@@ -30,8 +30,8 @@ static int create_maps(struct cgfw_pin *pin, void *arg)
 	err = cgfw_cgroup_bpf__load(skel);
 	cgfw_cgroup_bpf__destroy(skel);
 	if (err)
-		return cgfw_seterr(err, "cannot create the maps under %s: %s", cgfw_pin_root(pin),
-				   strerror(-err));
+		return cgfw_seterr(cgfw_runtime_err(err), "cannot create the maps under %s: %s",
+				   cgfw_pin_root(pin), strerror(-err));
 	err = cgfw_pin_get(pin, CGFW_LENS_PIN, &lens_fd);
 	if (!err)
 		err = cgfw_pin_get(pin, CGFW_META_PIN, &meta_fd);

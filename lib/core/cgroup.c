@@ -285,6 +285,12 @@ int cgfw_cgroup_create(const struct cgfw_cgroup *cg)
 
 	if (stat(cg->abs, &st) == 0)
 		return 0;
+	for (const char *c = cg->rel; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return cgfw_seterr(EINVAL,
+					   "refusing to create cgroup '%s': a control "
+					   "character in its name",
+					   cg->rel);
 	/*
 	 * libcgroup creates controller-less cgroups only on a pure cgroup v2
 	 * host; on a hybrid one (v2 at .../unified) it fails, and we make the

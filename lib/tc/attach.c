@@ -537,7 +537,7 @@ int cgfw_tc_detach(struct cgfw_tc *tc, const char *ifname)
 	if (cgfw_nl_link_get(ifname, 0, &lk) == 0) {
 		iface_key(tc, lk.ifindex, &key);
 		if (bpf_map_lookup_elem(tc->ifaces_fd, &key, &v) < 0)
-			return cgfw_seterr(ENOENT, "interface %s is not attached", ifname);
+			return cgfw_seterr(EINVAL, "interface %s is not attached", ifname);
 		return detach_one(tc, lk.ifindex, &v, true);
 	}
 	/* The interface is gone (the kernel took its filters): forget it by name. */
@@ -545,7 +545,7 @@ int cgfw_tc_detach(struct cgfw_tc *tc, const char *ifname)
 			    (void **)&vals, &n);
 	if (err)
 		return cgfw_seterr(err, "cannot read %s: %s", CGFW_TC_IFACES_PIN, strerror(-err));
-	err = cgfw_seterr(ENOENT, "interface %s is not attached", ifname);
+	err = cgfw_seterr(EINVAL, "interface %s is not attached", ifname);
 	for (size_t i = 0; i < n; i++)
 		if (keys[i].netns == tc->netns &&
 		    !strncmp(vals[i].name, ifname, sizeof(vals[i].name)))

@@ -31,6 +31,9 @@ static int parse_to(struct cgfw_tc_rule *r, const char *val)
 		memcpy(buf, val + 1, (size_t)(end - val - 1));
 		buf[end - val - 1] = 0;
 		port = end + 2;
+		if (!buf[0])
+			return cgfw_seterr(EINVAL, "invalid --to '%s': empty address in brackets",
+					   val);
 	} else if ((colon = strchr(val, ':'))) {
 		if (strchr(colon + 1, ':'))
 			return cgfw_seterr(EINVAL,
@@ -40,6 +43,12 @@ static int parse_to(struct cgfw_tc_rule *r, const char *val)
 		memcpy(buf, val, (size_t)(colon - val));
 		buf[colon - val] = 0;
 		port = colon + 1;
+		if (!buf[0])
+			return cgfw_seterr(
+				EINVAL,
+				"invalid --to '%s': empty address before ':' (PORT alone "
+				"means this host)",
+				val);
 	} else {
 		buf[0] = 0;
 	}

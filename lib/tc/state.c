@@ -62,7 +62,7 @@ static int cgfw_tc_skel_load(struct cgfw_tc *tc, uint32_t flags, uint32_t attach
 	if (err) {
 		cgfw_tc_bpf__destroy(skel);
 		return cgfw_seterr(
-			err,
+			cgfw_runtime_err(err),
 			progs ? "cannot load the TC programs (verifier or map mismatch under "
 				"%s; CGFW_DEBUG=1 shows libbpf's log): %s" :
 				"cannot create the TC maps under %s: %s",

@@ -48,29 +48,30 @@ expect_blocked "re-attach: 2001:db8::2 still denied by the egress default" \
 must cgfw default allow --egress --cgroup "$CG"
 must cgfw unallow 198.51.100.3 --cgroup "$CG"
 
-# expect_runtime_error DESC NAMED CGFW-ARGS...: exit 1, one stderr line naming NAMED.
-expect_runtime_error() {
+# expect_input_error DESC NAMED CGFW-ARGS...: exit 2 (naming a cgroup that is not
+# attached is bad input), one stderr line naming NAMED, nothing changed.
+expect_input_error() {
 	local desc=$1 named=$2 err rc before after
 	shift 2
 	before=$(cgfw list --json)
 	err=$(cgfw "$@" 2>&1 >/dev/null)
 	rc=$?
 	after=$(cgfw list --json)
-	[ $rc -eq 1 ] || fail "$desc: cgfw $*: expected exit 1, got $rc (stderr: $err)"
+	[ $rc -eq 2 ] || fail "$desc: cgfw $*: expected exit 2, got $rc (stderr: $err)"
 	[ "$(printf '%s\n' "$err" | grep -c '')" -eq 1 ] && [[ $err == *"$named"* ]] ||
 		fail "$desc: cgfw $*: expected one stderr line naming '$named', got: $err"
 	[ "$before" = "$after" ] || fail "$desc: cgfw $* changed the state"
-	log "ok: $desc: exit 1: $err"
+	log "ok: $desc: exit 2: $err"
 }
 
 mkdir -p "$CG/other" || fail "cannot create $CG/other"
-expect_runtime_error "detach of a cgroup never attached" "$CG_REL/other" detach "$CG_REL/other"
-expect_runtime_error "detach of a cgroup that does not exist" "$CG_REL/nonexistent" \
+expect_input_error "detach of a cgroup never attached" "$CG_REL/other" detach "$CG_REL/other"
+expect_input_error "detach of a cgroup that does not exist" "$CG_REL/nonexistent" \
 	detach "$CG_REL/nonexistent"
-expect_runtime_error "block for a cgroup that is not attached" "$CG_REL/other" \
+expect_input_error "block for a cgroup that is not attached" "$CG_REL/other" \
 	block 198.51.100.2 --cgroup "$CG_REL/other"
 must cgfw detach "$CG"
-expect_runtime_error "second detach" "$CG" detach "$CG"
+expect_input_error "second detach" "$CG" detach "$CG"
 json=$(cgfw list --json) || fail "cgfw list --json failed"
 json_check "nothing attached after detach" "$json" "d['attachments'] == [] and d['rules'] == []"
 assert_eq "no program left on the cgroup after detach" "" "$(cgroup_progs "$CG")"

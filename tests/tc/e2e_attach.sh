@@ -119,7 +119,7 @@ expect_rc 2 "attach to loopback is refused" cgfw tc attach lo
 cgfw tc attach lo 2>"$WORK/err"
 contains "$WORK/err" "loopback" "the message says loopback"
 expect_rc 2 "attach to an interface that does not exist" cgfw tc attach nosuch$$
-expect_rc 1 "detach of an interface that is not attached" cgfw tc detach "$VS2"
+expect_rc 2 "detach of an interface that is not attached" cgfw tc detach "$VS2"
 expect_rc 2 "an unknown verb" cgfw tc frobnicate
 expect_rc 2 "--mode with a bad value" cgfw tc attach "$VS" --mode xdp
 expect_rc 2 "tproxy add without --to" cgfw tproxy add --dst 198.51.100.0/24 --proto tcp --ports 80

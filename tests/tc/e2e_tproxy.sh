@@ -87,7 +87,7 @@ C "$PEER" connect tcp 198.51.100.10 85 --timeout 2 >"$WORK/c7" 2>&1
 lacks "$WORK/c7" "REPLY ORIGDST" "after del: port 85 is no longer intercepted"
 [ "$(grep -c 'origdst=198.51.100.10:85' "$WORK/l1")" = 1 ] && ok "after del: the listener got no new connection" \
 	|| not_ok "after del: the listener got another connection"
-expect_rc 1 "del of a rule that is gone fails" cgfw tproxy del --dst 198.51.100.0/24 --proto tcp --ports 80-90
+expect_rc 2 "del of a rule that is gone fails" cgfw tproxy del --dst 198.51.100.0/24 --proto tcp --ports 80-90
 S ip route show table local proto 207 >"$WORK/routes"
 contains "$WORK/routes" "198.51.100.0/24" "route stays while other rules need it"
 check "tproxy del udp 53" cgfw tproxy del --dst 198.51.100.0/24 --proto udp --ports 53

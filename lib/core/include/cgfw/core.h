@@ -15,6 +15,7 @@
 #ifndef CGFW_CORE_H
 #define CGFW_CORE_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +76,14 @@ const char *cgfw_errmsg(void);
  */
 int cgfw_seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cgfw_clearerr(void);
+/*
+ * The kernel refusing something (a program, a map) with -EINVAL is a runtime
+ * failure, never the user's bad input: the exit status must say so.
+ */
+static inline int cgfw_runtime_err(int err)
+{
+	return err == -EINVAL ? -EIO : err;
+}
 /* Copy @s into @buf with control bytes (but tab) as \xNN: one line, safe to echo. */
 const char *cgfw_escape(const char *s, char *buf, size_t n);
 
