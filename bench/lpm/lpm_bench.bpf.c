@@ -164,7 +164,7 @@ int ab4(struct __sk_buff *skb)
 	base = bpf_map_lookup_elem(&bench_ab_ctl, &zero);
 	if (!base)
 		return 1;
-	return cgfw_lpm_lookup4(&bench_ab, *base, a) ? 0 : 1;
+	return cgfw_lpm_lookup4(&bench_ab, *base, CGFW_LPM_ROOT_BITS, a) ? 0 : 1;
 }
 
 SEC("cgroup_skb/egress")
@@ -178,7 +178,7 @@ int ab6(struct __sk_buff *skb)
 	base = bpf_map_lookup_elem(&bench_ab_ctl, &zero);
 	if (!base)
 		return 1;
-	return cgfw_lpm_lookup6(&bench_ab, *base, hi, lo) ? 0 : 1;
+	return cgfw_lpm_lookup6(&bench_ab, *base, CGFW_LPM_ROOT_BITS, hi, lo) ? 0 : 1;
 }
 
 /*

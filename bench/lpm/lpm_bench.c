@@ -310,9 +310,9 @@ static unsigned int reads_of(const struct cgfw_lpm_image *img, int six, const ui
 		lo = lo << 8 | a[8 + i];
 	}
 	if (six)
-		cgfw_lpm_lookup6(&v, 0, hi, lo);
+		cgfw_lpm_lookup6(&v, 0, CGFW_LPM_ROOT_BITS, hi, lo);
 	else
-		cgfw_lpm_lookup4(&v, 0, (uint32_t)(hi >> 32));
+		cgfw_lpm_lookup4(&v, 0, CGFW_LPM_ROOT_BITS, (uint32_t)(hi >> 32));
 	return v.reads;
 }
 

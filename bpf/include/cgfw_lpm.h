@@ -109,20 +109,33 @@ static __always_inline __u32 cgfw_lpm_stride(CGFW_LPM_CTX_T ctx, __u32 base,
 	return e ? e->leaf[k & 7] : 0;
 }
 
+/* An image's root bits, as the walk may use them (CGFW_LPM_ROOT_BITS_MIN..16). */
+static __always_inline __u32 cgfw_lpm_rb(__u32 rb)
+{
+	rb &= 31;
+	if (rb < CGFW_LPM_ROOT_BITS_MIN)
+		rb = CGFW_LPM_ROOT_BITS_MIN;
+	if (rb > CGFW_LPM_ROOT_BITS)
+		rb = CGFW_LPM_ROOT_BITS;
+	return rb;
+}
+
 /*
  * The value of the longest IPv4 prefix containing @addr (host byte order)
- * in the image whose element 0 is element @base of @ctx; 0 if none.
+ * in the image of @rb root bits whose element 0 is element @base of @ctx; 0
+ * if none.
  */
-static __always_inline __u32 cgfw_lpm_lookup4(CGFW_LPM_CTX_T ctx, __u32 base, __u32 addr)
+static __always_inline __u32 cgfw_lpm_lookup4(CGFW_LPM_CTX_T ctx, __u32 base, __u32 rb, __u32 addr)
 {
 	const struct cgfw_lpm_elem *e;
 	const struct cgfw_lpm_root *r;
 	__u32 i, d, v;
 
-	e = CGFW_LPM_ELEM(ctx, base + CGFW_LPM_ROOT4 + (addr >> (32 - CGFW_LPM_ROOT_BITS + 2)));
+	rb = cgfw_lpm_rb(rb);
+	e = CGFW_LPM_ELEM(ctx, base + CGFW_LPM_ROOT4 + (addr >> ((32 - rb + 2) & 31)));
 	if (!e)
 		return 0;
-	r = &e->root[(addr >> (32 - CGFW_LPM_ROOT_BITS)) & (CGFW_LPM_ROOT_PER_ELEM - 1)];
+	r = &e->root[(addr >> ((32 - rb) & 31)) & (CGFW_LPM_ROOT_PER_ELEM - 1)];
 	i = r->node;
 	if (!i)
 		return r->value;
@@ -176,17 +189,19 @@ static __always_inline __u32 cgfw_lpm_slot6(__u64 hi, __u64 lo, __u32 pos)
  * its first and last 8 bytes as host-order numbers (bpf_be64_to_cpu of the
  * two halves on the wire). 0 if none.
  */
-static __always_inline __u32 cgfw_lpm_lookup6(CGFW_LPM_CTX_T ctx, __u32 base, __u64 hi, __u64 lo)
+static __always_inline __u32 cgfw_lpm_lookup6(CGFW_LPM_CTX_T ctx, __u32 base, __u32 rb, __u64 hi,
+					      __u64 lo)
 {
 	const struct cgfw_lpm_elem *e;
 	const struct cgfw_lpm_root *r;
 	__u32 i, d, v;
 
-	e = CGFW_LPM_ELEM(ctx,
-			  base + CGFW_LPM_ROOT6 + (__u32)(hi >> (64 - CGFW_LPM_ROOT_BITS + 2)));
+	rb = cgfw_lpm_rb(rb);
+	e = CGFW_LPM_ELEM(ctx, base + CGFW_LPM_ROOT4 + (1u << (rb - 2)) +
+				       (__u32)(hi >> ((64 - rb + 2) & 63)));
 	if (!e)
 		return 0;
-	r = &e->root[(hi >> (64 - CGFW_LPM_ROOT_BITS)) & (CGFW_LPM_ROOT_PER_ELEM - 1)];
+	r = &e->root[(hi >> ((64 - rb) & 63)) & (CGFW_LPM_ROOT_PER_ELEM - 1)];
 	i = r->node;
 	if (!i)
 		return r->value;
@@ -254,14 +269,14 @@ static __always_inline __u32 cgfw_lpm_slot_lookup4(void *images, __u32 slot, __u
 {
 	void *img = bpf_map_lookup_elem(images, &slot);
 
-	return img ? cgfw_lpm_lookup4(img, 0, addr) : 0;
+	return img ? cgfw_lpm_lookup4(img, 0, CGFW_LPM_ROOT_BITS, addr) : 0;
 }
 
 static __always_inline __u32 cgfw_lpm_slot_lookup6(void *images, __u32 slot, __u64 hi, __u64 lo)
 {
 	void *img = bpf_map_lookup_elem(images, &slot);
 
-	return img ? cgfw_lpm_lookup6(img, 0, hi, lo) : 0;
+	return img ? cgfw_lpm_lookup6(img, 0, CGFW_LPM_ROOT_BITS, hi, lo) : 0;
 }
 #endif /* __bpf__ */
 

@@ -44,21 +44,32 @@
 #define CGFW_LPM_PIN "cgfw_lpm"
 
 #define CGFW_LPM_MAGIC	 0x6c706d31u /* "lpm1" */
-#define CGFW_LPM_VERSION 1
+#define CGFW_LPM_VERSION 2
 
 #define CGFW_LPM_ELEM_SIZE 32
 
-/* Bits read by the direct-indexed root, the same for both families. */
+/*
+ * Bits read by the direct-indexed root, the same for both families of an
+ * image: CGFW_LPM_ROOT_BITS (16) unless the image was built with fewer
+ * (CGFW_LPM_F_ROOT_BITS): a 16-bit root is 1 MiB, which a workload's handful
+ * of rules does not need; a 4-bit root is 256 bytes. The walk is told the
+ * image's root bits (they are in its header too).
+ */
 #define CGFW_LPM_ROOT_BITS     16
+#define CGFW_LPM_ROOT_BITS_MIN 4
 #define CGFW_LPM_ROOT_SLOTS    (1u << CGFW_LPM_ROOT_BITS)
 #define CGFW_LPM_ROOT_PER_ELEM 4 /* struct cgfw_lpm_root per element */
 #define CGFW_LPM_ROOT_ELEMS    (CGFW_LPM_ROOT_SLOTS / CGFW_LPM_ROOT_PER_ELEM)
 
-/* Fixed layout of the start of an image (element indices). */
-#define CGFW_LPM_HDR	 0
-#define CGFW_LPM_ROOT4	 1
-#define CGFW_LPM_ROOT6	 (CGFW_LPM_ROOT4 + CGFW_LPM_ROOT_ELEMS)
-#define CGFW_LPM_RECORDS (CGFW_LPM_ROOT6 + CGFW_LPM_ROOT_ELEMS) /* first record */
+/* Layout of the start of an image with @rb root bits (element indices). */
+#define CGFW_LPM_HDR		  0
+#define CGFW_LPM_ROOT4		  1
+#define CGFW_LPM_ROOT_ELEMS_B(rb) ((1u << (rb)) / CGFW_LPM_ROOT_PER_ELEM)
+#define CGFW_LPM_ROOT6_B(rb)	  (CGFW_LPM_ROOT4 + CGFW_LPM_ROOT_ELEMS_B(rb))
+#define CGFW_LPM_RECORDS_B(rb)	  (CGFW_LPM_ROOT6_B(rb) + CGFW_LPM_ROOT_ELEMS_B(rb))
+/* The same for the default 16 root bits. */
+#define CGFW_LPM_ROOT6	 CGFW_LPM_ROOT6_B(CGFW_LPM_ROOT_BITS)
+#define CGFW_LPM_RECORDS CGFW_LPM_RECORDS_B(CGFW_LPM_ROOT_BITS) /* first record */
 
 /* Bits a STRIDE record reads; 64 slots, one bit each in a __u64. */
 #define CGFW_LPM_STRIDE 6
@@ -66,11 +77,12 @@
 /*
  * Records a lookup visits below the root, at most. Every record but the
  * last one advances the bit position by at least CGFW_LPM_STRIDE, starting
- * at CGFW_LPM_ROOT_BITS; the compiler never makes a deeper image.
+ * at the image's root bits; the compiler never makes a deeper image. The
+ * walk's bound is the one of the smallest root.
  */
-#define CGFW_LPM_DEPTH(w) (((w) - CGFW_LPM_ROOT_BITS + CGFW_LPM_STRIDE - 1) / CGFW_LPM_STRIDE + 1)
-#define CGFW_LPM_DEPTH4	  CGFW_LPM_DEPTH(32)  /* 4 */
-#define CGFW_LPM_DEPTH6	  CGFW_LPM_DEPTH(128) /* 20 */
+#define CGFW_LPM_DEPTH_B(w, rb) (((w) - (rb) + CGFW_LPM_STRIDE - 1) / CGFW_LPM_STRIDE + 1)
+#define CGFW_LPM_DEPTH4		CGFW_LPM_DEPTH_B(32, CGFW_LPM_ROOT_BITS_MIN)  /* 6 */
+#define CGFW_LPM_DEPTH6		CGFW_LPM_DEPTH_B(128, CGFW_LPM_ROOT_BITS_MIN) /* 22 */
 
 /* Record kinds (the byte at offset 28 of every record). */
 #define CGFW_LPM_KIND_STRIDE 1

@@ -50,6 +50,7 @@ struct bld {
 	struct cgfw_lpm_elem *e; /* the image being built; records from CGFW_LPM_RECORDS */
 	size_t n, cap;
 	unsigned int w;	    /* address width: 32 or 128 */
+	unsigned int rb;    /* root bits */
 	unsigned int depth; /* deepest path so far */
 	size_t strides, tails, skips, leaves;
 };
@@ -292,30 +293,30 @@ static int build_root(struct bld *b, struct cgfw_lpm_root *root, const struct pf
 
 	/* Prefixes no longer than the root paint its slots, in sorted order. */
 	for (i = 0; i < n; i++) {
-		__u32 s = bits(&a[i], 0, CGFW_LPM_ROOT_BITS);
+		__u32 s = bits(&a[i], 0, b->rb);
 
-		if (a[i].len <= CGFW_LPM_ROOT_BITS) {
-			__u32 span = 1u << (CGFW_LPM_ROOT_BITS - a[i].len);
+		if (a[i].len <= b->rb) {
+			__u32 span = 1u << (b->rb - a[i].len);
 
 			for (__u32 k = 0; k < span; k++)
 				root[s + k].value = a[i].value;
 		}
 	}
 	for (i = 0; i < n;) {
-		__u32 s = bits(&a[i], 0, CGFW_LPM_ROOT_BITS), node;
+		__u32 s = bits(&a[i], 0, b->rb), node;
 		size_t j;
 
-		if (a[i].len <= CGFW_LPM_ROOT_BITS) {
+		if (a[i].len <= b->rb) {
 			i++;
 			continue;
 		}
-		for (j = i + 1; j < n && bits(&a[j], 0, CGFW_LPM_ROOT_BITS) == s; j++)
+		for (j = i + 1; j < n && bits(&a[j], 0, b->rb) == s; j++)
 			;
 		err = alloc_rec(b, 1, &node);
 		if (err)
 			return err;
 		root[s].node = node;
-		err = build(b, &a[i], j - i, CGFW_LPM_ROOT_BITS, root[s].value, node, 1);
+		err = build(b, &a[i], j - i, b->rb, root[s].value, node, 1);
 		if (err)
 			return err;
 		i = j;
@@ -435,11 +436,17 @@ int cgfw_lpm_build(const struct cgfw_lpm_entry *entries, size_t n, unsigned int 
 	struct bld b = { 0 };
 	size_t n4 = 0, n6 = 0, i;
 	struct cgfw_lpm_header *h;
-	unsigned int depth4;
+	unsigned int depth4, rb, slots;
 	int err = -EINVAL;
 
-	if ((!entries && n) || (flags & ~CGFW_LPM_F_DUP_ERROR) || !ret_img)
+	if ((!entries && n) || (flags & ~(CGFW_LPM_F_DUP_ERROR | CGFW_LPM_F_ROOT_MASK)) || !ret_img)
 		return -EINVAL;
+	rb = (flags & CGFW_LPM_F_ROOT_MASK) >> CGFW_LPM_F_ROOT_SHIFT;
+	if (!rb)
+		rb = CGFW_LPM_ROOT_BITS;
+	if (rb < CGFW_LPM_ROOT_BITS_MIN || rb > CGFW_LPM_ROOT_BITS)
+		return -EINVAL;
+	slots = 1u << rb;
 	if (n > UINT32_MAX)
 		return -E2BIG;
 	for (i = 0; i < n; i++) {
@@ -456,7 +463,7 @@ int cgfw_lpm_build(const struct cgfw_lpm_entry *entries, size_t n, unsigned int 
 	}
 	p4 = malloc((n4 + 1) * sizeof(*p4));
 	p6 = malloc((n6 + 1) * sizeof(*p6));
-	root = calloc(2 * (size_t)CGFW_LPM_ROOT_SLOTS, sizeof(*root));
+	root = calloc(2 * (size_t)slots, sizeof(*root));
 	img = calloc(1, sizeof(*img));
 	err = -ENOMEM;
 	if (!p4 || !p6 || !root || !img)
@@ -487,11 +494,13 @@ int cgfw_lpm_build(const struct cgfw_lpm_entry *entries, size_t n, unsigned int 
 		goto out;
 
 	/* Header and roots first, records after; about 1.4 elements per prefix. */
-	err = grow((void **)&b.e, &b.cap, CGFW_LPM_RECORDS + n4 + n6 + (n4 + n6) / 2, sizeof(*b.e));
+	err = grow((void **)&b.e, &b.cap, CGFW_LPM_RECORDS_B(rb) + n4 + n6 + (n4 + n6) / 2,
+		   sizeof(*b.e));
 	if (err)
 		goto out;
 	memset(b.e, 0, b.cap * sizeof(*b.e));
-	b.n = CGFW_LPM_RECORDS;
+	b.n = CGFW_LPM_RECORDS_B(rb);
+	b.rb = rb;
 	b.w = 32;
 	err = build_root(&b, root, p4, n4);
 	if (err)
@@ -499,7 +508,7 @@ int cgfw_lpm_build(const struct cgfw_lpm_entry *entries, size_t n, unsigned int 
 	depth4 = b.depth;
 	b.depth = 0;
 	b.w = 128;
-	err = build_root(&b, root + CGFW_LPM_ROOT_SLOTS, p6, n6);
+	err = build_root(&b, root + slots, p6, n6);
 	if (err)
 		goto out;
 
@@ -508,14 +517,14 @@ int cgfw_lpm_build(const struct cgfw_lpm_entry *entries, size_t n, unsigned int 
 	if (!img->e)				   /* the larger block is still good */
 		img->e = b.e;
 	b.e = NULL;
-	memcpy(&img->e[CGFW_LPM_ROOT4], root, 2 * (size_t)CGFW_LPM_ROOT_SLOTS * sizeof(*root));
+	memcpy(&img->e[CGFW_LPM_ROOT4], root, 2 * (size_t)slots * sizeof(*root));
 	h = &img->e[CGFW_LPM_HDR].hdr;
 	h->magic = CGFW_LPM_MAGIC;
 	h->version = CGFW_LPM_VERSION;
-	h->root_bits = CGFW_LPM_ROOT_BITS;
+	h->root_bits = (__u8)rb;
 	h->stride = CGFW_LPM_STRIDE;
 	h->elems = (__u32)img->n;
-	h->records = (__u32)(b.n - CGFW_LPM_RECORDS);
+	h->records = (__u32)(b.n - CGFW_LPM_RECORDS_B(rb));
 	h->leaves = (__u32)b.leaves;
 	h->prefixes4 = (__u32)n4;
 	h->prefixes6 = (__u32)n6;
@@ -561,6 +570,11 @@ const struct cgfw_lpm_elem *cgfw_lpm_elems(const struct cgfw_lpm_image *img, siz
 	return img->e;
 }
 
+unsigned int cgfw_lpm_root_bits(const struct cgfw_lpm_image *img)
+{
+	return img ? img->e[CGFW_LPM_HDR].hdr.root_bits : CGFW_LPM_ROOT_BITS;
+}
+
 int cgfw_lpm_stats(const struct cgfw_lpm_image *img, struct cgfw_lpm_stats *ret_stats)
 {
 	if (!img || !ret_stats)
@@ -574,10 +588,12 @@ __u32 cgfw_lpm_lookup_elems(const struct cgfw_lpm_elem *elems, size_t n, __u8 fa
 {
 	struct cgfw_lpm_view v = { .e = elems, .n = elems ? n : 0 };
 
+	__u32 rb = v.n ? elems[CGFW_LPM_HDR].hdr.root_bits : CGFW_LPM_ROOT_BITS;
+
 	if (family == CGFW_FAMILY_INET)
-		return cgfw_lpm_lookup4(&v, 0, (__u32)(be64(addr) >> 32));
+		return cgfw_lpm_lookup4(&v, 0, rb, (__u32)(be64(addr) >> 32));
 	if (family == CGFW_FAMILY_INET6)
-		return cgfw_lpm_lookup6(&v, 0, be64(addr), be64(addr + 8));
+		return cgfw_lpm_lookup6(&v, 0, rb, be64(addr), be64(addr + 8));
 	return 0;
 }
 
@@ -592,15 +608,15 @@ int cgfw_lpm_check(const struct cgfw_lpm_elem *elems, size_t n)
 {
 	const struct cgfw_lpm_header *h;
 
-	if (!elems || n < CGFW_LPM_RECORDS)
+	if (!elems || n < CGFW_LPM_RECORDS_B(CGFW_LPM_ROOT_BITS_MIN))
 		return -EINVAL;
 	h = &elems[CGFW_LPM_HDR].hdr;
 	if (h->magic != CGFW_LPM_MAGIC)
 		return -EINVAL;
-	if (h->version != CGFW_LPM_VERSION || h->root_bits != CGFW_LPM_ROOT_BITS ||
-	    h->stride != CGFW_LPM_STRIDE)
+	if (h->version != CGFW_LPM_VERSION || h->root_bits < CGFW_LPM_ROOT_BITS_MIN ||
+	    h->root_bits > CGFW_LPM_ROOT_BITS || h->stride != CGFW_LPM_STRIDE)
 		return -ENOTSUP;
-	if (h->elems > n || (__u64)CGFW_LPM_RECORDS + h->records != h->elems)
+	if (h->elems > n || (__u64)CGFW_LPM_RECORDS_B(h->root_bits) + h->records != h->elems)
 		return -EINVAL;
 	return 0;
 }

@@ -49,7 +49,7 @@ static __always_inline __u32 lookup(struct __sk_buff *skb, int ab)
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, daddr), &d, 4))
 			return 0xffffffff;
 		if (ab)
-			return cgfw_lpm_lookup4(&test_ab, *base, bpf_ntohl(d));
+			return cgfw_lpm_lookup4(&test_ab, *base, CGFW_LPM_ROOT_BITS, bpf_ntohl(d));
 		return cgfw_lpm_slot_lookup4(&test_images, 0, bpf_ntohl(d));
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
@@ -58,8 +58,8 @@ static __always_inline __u32 lookup(struct __sk_buff *skb, int ab)
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct ipv6hdr, daddr), d, 16))
 			return 0xffffffff;
 		if (ab)
-			return cgfw_lpm_lookup6(&test_ab, *base, bpf_be64_to_cpu(d[0]),
-						bpf_be64_to_cpu(d[1]));
+			return cgfw_lpm_lookup6(&test_ab, *base, CGFW_LPM_ROOT_BITS,
+						bpf_be64_to_cpu(d[0]), bpf_be64_to_cpu(d[1]));
 		return cgfw_lpm_slot_lookup6(&test_images, 0, bpf_be64_to_cpu(d[0]),
 					     bpf_be64_to_cpu(d[1]));
 	}

@@ -27,8 +27,9 @@ static uint64_t seed_for(uint64_t salt)
 	return (seed0 ^ (salt * 0x9e3779b97f4a7c15ull)) | 1;
 }
 
-/* Compile @set, then compare @probes lookups per family against the reference. */
-static void check_set(const struct cgfw_lpm_entry *set, size_t n, size_t probes, uint64_t salt)
+/* Compile @set with @rb root bits, then compare @probes lookups against the reference. */
+static void check_set_rb(const struct cgfw_lpm_entry *set, size_t n, size_t probes, uint64_t salt,
+			 unsigned int rb)
 {
 	struct cgfw_lpm_image *img = NULL;
 	struct cgfw_lpm_stats st;
@@ -41,8 +42,9 @@ static void check_set(const struct cgfw_lpm_entry *set, size_t n, size_t probes,
 	ck_assert_int_eq(ref_init(&r, n), 0);
 	for (size_t i = 0; i < n; i++)
 		ref_add(&r, &set[i]);
-	err = cgfw_lpm_build(set, n, 0, &img);
+	err = cgfw_lpm_build(set, n, CGFW_LPM_F_ROOT_BITS(rb), &img);
 	ck_assert_msg(err == 0, "build of %zu prefixes: %d", n, err);
+	ck_assert_uint_eq(cgfw_lpm_root_bits(img), rb ? rb : CGFW_LPM_ROOT_BITS);
 	ck_assert_int_eq(cgfw_lpm_stats(img, &st), 0);
 	ck_assert_uint_le(st.depth4, CGFW_LPM_DEPTH4);
 	ck_assert_uint_le(st.depth6, CGFW_LPM_DEPTH6);
@@ -63,9 +65,10 @@ static void check_set(const struct cgfw_lpm_entry *set, size_t n, size_t probes,
 
 			for (int j = 0; j < 16; j++)
 				snprintf(hex + 2 * j, 3, "%02x", a[j]);
-			ck_abort_msg("seed %#llx salt %llu set of %zu: IPv%d %s: got %u, want %u",
-				     (unsigned long long)seed0, (unsigned long long)salt, n, fam,
-				     hex, got, want);
+			ck_abort_msg("seed %#llx salt %llu set of %zu, root bits %u: IPv%d %s: got "
+				     "%u, want %u",
+				     (unsigned long long)seed0, (unsigned long long)salt, n, rb,
+				     fam, hex, got, want);
 		}
 		/* The raw-elements entry point must agree. */
 		if (i % 64 == 0)
@@ -73,6 +76,14 @@ static void check_set(const struct cgfw_lpm_entry *set, size_t n, size_t probes,
 	}
 	ref_fini(&r);
 	cgfw_lpm_free(img);
+}
+
+/* The default 16-bit root, the smallest one and the one suggested for the set's size. */
+static void check_set(const struct cgfw_lpm_entry *set, size_t n, size_t probes, uint64_t salt)
+{
+	check_set_rb(set, n, probes, salt, 0);
+	check_set_rb(set, n, probes / 2 + 1, salt + 1, CGFW_LPM_ROOT_BITS_MIN);
+	check_set_rb(set, n, probes / 2 + 1, salt + 2, cgfw_lpm_root_bits_for(n));
 }
 
 static struct cgfw_lpm_entry *alloc_set(size_t n)
@@ -150,6 +161,8 @@ START_TEST(bad_input)
 	ck_assert_int_eq(cgfw_lpm_build(e, 2, 0, &img), -EINVAL);
 	ck_assert_int_eq(cgfw_lpm_build(NULL, 1, 0, &img), -EINVAL);
 	ck_assert_int_eq(cgfw_lpm_build(e, 1, 0x80, &img), -EINVAL);
+	ck_assert_int_eq(cgfw_lpm_build(e, 1, CGFW_LPM_F_ROOT_BITS(3), &img), -EINVAL);
+	ck_assert_int_eq(cgfw_lpm_build(e, 1, CGFW_LPM_F_ROOT_BITS(17), &img), -EINVAL);
 	ck_assert_int_eq(cgfw_lpm_build(e, 1, 0, NULL), -EINVAL);
 	ck_assert_ptr_eq(img, mark);
 	ck_assert_int_eq(cgfw_lpm_stats(NULL, NULL), -EINVAL);

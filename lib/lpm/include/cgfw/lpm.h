@@ -41,6 +41,25 @@ CGFW_ABI_ASSERT_SIZE(struct cgfw_lpm_entry, 24);
  * fails with -EEXIST.
  */
 #define CGFW_LPM_F_DUP_ERROR 0x1u
+/*
+ * Root bits of the image (CGFW_LPM_ROOT_BITS_MIN..CGFW_LPM_ROOT_BITS; 0 or
+ * absent: CGFW_LPM_ROOT_BITS). Fewer for small sets: the root of both
+ * families takes 2^(rb + 4) bytes. cgfw_lpm_root_bits_for() suggests some.
+ */
+#define CGFW_LPM_F_ROOT_SHIFT 8
+#define CGFW_LPM_F_ROOT_MASK  (0x1fu << CGFW_LPM_F_ROOT_SHIFT)
+#define CGFW_LPM_F_ROOT_BITS(b) \
+	(((unsigned int)(b) << CGFW_LPM_F_ROOT_SHIFT) & CGFW_LPM_F_ROOT_MASK)
+
+/* Root bits for @n prefixes: about one root slot per prefix, within the bounds. */
+static inline unsigned int cgfw_lpm_root_bits_for(size_t n)
+{
+	unsigned int rb = CGFW_LPM_ROOT_BITS_MIN;
+
+	while (rb < CGFW_LPM_ROOT_BITS && ((size_t)1 << rb) < n)
+		rb++;
+	return rb;
+}
 
 struct cgfw_lpm_image;
 
@@ -71,6 +90,8 @@ struct cgfw_lpm_stats {
 };
 
 int cgfw_lpm_stats(const struct cgfw_lpm_image *img, struct cgfw_lpm_stats *ret_stats);
+/* The image's root bits, which the datapath's walk is given. */
+unsigned int cgfw_lpm_root_bits(const struct cgfw_lpm_image *img);
 
 /*
  * The value of the longest prefix of @family containing @addr (network byte
