@@ -47,7 +47,6 @@
 
 #include <cgfw/cgroup.h>
 #include <cgfw/ops.h>
-#include <cgfw/cgroup_map.h>
 
 #include "bench_maps.h"
 #include "pkt.h"
@@ -323,7 +322,8 @@ struct inst {
 	char root[192];
 	size_t nominal;
 	struct cgfw_state *st;
-	struct cgfw_cgroup_bpf *cg;
+	struct cgfw_cgroup_prog *prog;
+	struct cgfw_cgroup_bpf *cg; /* prog->skel */
 	struct bench_lpm_bpf *lpm;
 	int fd[P_COUNT];
 	size_t loaded, loaded4, loaded6;
@@ -379,9 +379,6 @@ static void collect_maps(struct inst *in)
 
 static int inst_open(struct bench *b, struct inst *in, size_t idx)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	struct cgfw_cgroup_val cv = {};
-	__u64 id = BENCH_CGID;
 	int err;
 
 	snprintf(in->root, sizeof(in->root), "%s/n%zu", b->base, idx);
@@ -393,25 +390,23 @@ static int inst_open(struct bench *b, struct inst *in, size_t idx)
 	}
 
 	/* cgfw's program on the pinned maps, for a cgroup that exists only as an id. */
-	opts.pin_root_path = in->root;
-	in->cg = cgfw_cgroup_bpf__open_opts(&opts);
-	if (!in->cg) {
-		fprintf(stderr, "cgfw_bench: cannot open the cgfw object: %s\n", strerror(errno));
-		return -errno;
-	}
-	in->cg->rodata->cgfw_cgid = BENCH_CGID;
-	err = cgfw_cgroup_bpf__load(in->cg);
-	if (err) {
-		fprintf(stderr, "cgfw_bench: cannot load the cgfw program: %s\n", strerror(-err));
-		return err;
-	}
-	cv.def[CGFW_DIR_INGRESS] = CGFW_VERDICT_ALLOW;
-	cv.def[CGFW_DIR_EGRESS] = CGFW_VERDICT_ALLOW;
-	snprintf(cv.path, sizeof(cv.path), "cgfw-bench");
-	if (bpf_map_update_elem(bpf_map__fd(in->cg->maps.cgfw_cgroups), &id, &cv, BPF_ANY) < 0) {
-		fprintf(stderr, "cgfw_bench: cannot register the cgroup in %s: %s\n",
-			CGFW_CGROUPS_PIN, strerror(errno));
-		return -errno;
+	{
+		struct cgfw_cgroup cg = { .id = BENCH_CGID, .rel = "cgfw-bench" };
+		struct cgfw_change *c = NULL;
+
+		err = cgfw_change_begin(in->st, &c);
+		if (!err)
+			err = cgfw_change_attach(c, &cg);
+		if (!err)
+			err = cgfw_change_commit(c);
+		cgfw_change_free(c);
+		if (!err)
+			err = cgfw_cgroup_prog_load(in->st, BENCH_CGID, &in->prog);
+		if (err) {
+			fprintf(stderr, "cgfw_bench: %s\n", cgfw_errmsg());
+			return err;
+		}
+		in->cg = in->prog->skel;
 	}
 	in->lpm = bench_lpm_bpf__open_and_load();
 	if (!in->lpm) {
@@ -477,7 +472,7 @@ static void teardown(struct bench *b)
 		struct inst *in = &b->in[i];
 
 		bench_lpm_bpf__destroy(in->lpm);
-		cgfw_cgroup_bpf__destroy(in->cg);
+		cgfw_cgroup_prog_free(in->prog);
 		cgfw_state_close(in->st);
 		if (in->root[0]) {
 			setenv("CGFW_BPFFS_ROOT", in->root, 1);

@@ -189,6 +189,8 @@ extern bool json_mode, json_pretty;
 /* A usage error: -EINVAL, printed with a pointer to the command's help. */
 int cli_usage(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print the error of a failed command (text, or {"error": ...} under --json); the exit code. */
+/* Print the library's notices (cgfw_notice) on stderr. */
+void cli_notices(void);
 int cli_fail(const struct ctx *c, int err);
 /* Print JSON on stdout and free it. */
 void print_json(json_t *j);

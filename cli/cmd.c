@@ -13,6 +13,8 @@
 
 #include <bpf/libbpf.h>
 
+#include <cgfw/ops.h>
+
 #include "cli.h"
 
 #define OPTS(...) ((const enum opt_id[]){ __VA_ARGS__, O_NONE })
@@ -484,9 +486,13 @@ int cli_open(struct ctx *c)
 	case S_NONE:
 		return 0;
 	case S_CG_CREATE:
-		return cgfw_state_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &c->st);
 	case S_CG_LOCK:
-		return cgfw_state_open(CGFW_OPEN_LOCK, &c->st);
+		err = cgfw_state_open(c->cmd->state == S_CG_CREATE ?
+					      CGFW_OPEN_CREATE | CGFW_OPEN_LOCK :
+					      CGFW_OPEN_LOCK,
+				      &c->st);
+		/* Under the lock: finish what a killed policy apply left in the store. */
+		return err ? err : cgfw_store_repair(c->st);
 	case S_CG_READ:
 		/* Nothing was ever attached: an empty listing, not an error. */
 		if (!cgfw_state_exists())
@@ -584,6 +590,7 @@ int main(int argc, char **argv)
 		err = cmd->fn(&c);
 	cgfw_state_close(c.st);
 	cgfw_tc_close(c.tc);
+	cli_notices();
 	if (err < 0)
 		return cli_fail(&c, err);
 	return err;

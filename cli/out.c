@@ -37,6 +37,23 @@ int cli_usage(struct ctx *c, const char *fmt, ...)
 	return cgfw_seterr(EINVAL, "%s", msg);
 }
 
+void cli_notices(void)
+{
+	const char *n;
+
+	while ((n = cgfw_notice_next())) {
+		if (json_mode) {
+			json_t *o = json_pack("{s:s}", "notice", n);
+
+			json_dumpf(o, stderr, JSON_COMPACT);
+			fputc('\n', stderr);
+			json_decref(o);
+		} else {
+			fprintf(stderr, "cgfw: %s\n", n);
+		}
+	}
+}
+
 int cli_fail(const struct ctx *c, int err)
 {
 	const char *name = c && c->name[0] ? c->name : NULL;

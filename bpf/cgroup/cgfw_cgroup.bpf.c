@@ -5,57 +5,59 @@
  * remote addresses each workload exchanged packets with.
  *
  * One instance of this object is loaded per attached cgroup, with that
- * cgroup's id in cgfw_cgid. All instances share the pinned maps. Programs
- * attached to an ancestor run for its descendants too, so a descendant is
- * held to every attached ancestor's policy.
+ * cgroup's id and scope slot in .rodata. All instances share the pinned
+ * maps. Programs attached to an ancestor run for its descendants too, so a
+ * descendant is held to every attached ancestor's policy.
+ *
+ * Per packet: the headers by direct access, the rule set (ruleset_map.h)
+ * through one map-in-map lookup, one LPM walk per scope with rules (the
+ * host-wide one and the cgroup's own), the decision they point at, and the
+ * counters in a per-CPU cache. No hash lookup and no helper call on the
+ * path of a packet that is allowed and whose peer is in the cache.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include <cgfw/rule_map.h>
-#include <cgfw/lengths_map.h>
 #include <cgfw/cgroup_map.h>
-#include <cgfw/seen_map.h>
 #include <cgfw/flow_map.h>
 #include <cgfw/meta_map.h>
+#include <cgfw/ruleset_map.h>
+#include <cgfw/seen_map.h>
 #include <cgfw/verdict.h>
 
 #include "cgfw_parse.h"
-#include "cgfw_masks.h"
+#include "cgfw_rules.h"
 #include "cgfw_events.h"
+#include "cgfw_seen.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader before load: the cgroup this instance enforces. */
+/* Set by the loader before load: the cgroup this instance enforces and its scope slot. */
 const volatile __u64 cgfw_cgid = 0;
+const volatile __u32 cgfw_slot = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CGFW_RULES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cgfw_rule_key);
-	__type(value, struct cgfw_rule_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cgfw_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CGFW_PRULES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cgfw_rule_key);
-	__type(value, struct cgfw_port_rule_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cgfw_prules SEC(".maps");
-
-struct {
+/*
+ * The rule set. Its inner map's max_entries is the template's, which user
+ * space sets at creation (bpf_map__set_inner_map_fd); this one is a stand-in.
+ */
+struct cgfw_rs_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CGFW_LENS_SLOTS);
+	__uint(max_entries, CGFW_RS_MIN_ELEMS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct cgfw_lens_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cgfw_lens SEC(".maps");
+	__uint(value_size, CGFW_RS_ELEM_SIZE);
+};
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct cgfw_rs_inner);
+} cgfw_rs SEC(".maps");
+
+/* The registry of attached cgroups (user space only; created with the state). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CGFW_CGROUPS_MAX);
@@ -64,14 +66,6 @@ struct {
 	__type(value, struct cgfw_cgroup_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgfw_cgroups SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, CGFW_SEEN_MAX);
-	__type(key, struct cgfw_seen_key);
-	__type(value, struct cgfw_seen_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cgfw_seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -89,138 +83,68 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgfw_meta SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CGFW_STATS_MAX);
-	__type(key, __u32);
-	__type(value, struct cgfw_stat_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cgfw_stats SEC(".maps");
+/* ---- counting ------------------------------------------------------------------------- */
 
-static __always_inline void mask_addr(__u8 *dst, const __u8 *src, __u32 plen)
+/*
+ * Count a packet: the verdict's counter and the peer's seen entry. The CPU's
+ * cache is used by one program at a time (@busy); one that interrupted
+ * another on this CPU counts through entry 1 and the hash. A replaced cache
+ * entry goes to the hash first, so nothing is lost: `cgfw seen` adds both.
+ */
+static __always_inline void account(const struct cgfw_seen_key *k, __u32 stat, __u32 len, int drop,
+				    int seen)
 {
-	const __u32 *m = cgfw_masks[plen];
-	__u32 a[4], *d = (__u32 *)dst;
+	__u32 zero = 0, one = 1;
+	struct cgfw_pc_val *pc = bpf_map_lookup_elem(&cgfw_pc, &zero);
+	struct cgfw_seen_val v = { .packets = 1, .bytes = len, .dropped = drop ? 1 : 0 };
+	struct cgfw_seen_slot *s;
+	__u64 now = bpf_jiffies64();
 
-	__builtin_memcpy(a, src, 16);
-	d[0] = a[0] & m[0];
-	d[1] = a[1] & m[1];
-	d[2] = a[2] & m[2];
-	d[3] = a[3] & m[3];
-}
-
-static __always_inline __u8 port_acts(const struct cgfw_port_rule_val *v, __u32 dir, __u16 port)
-{
-	__u8 act = 0;
-
-	if (!v)
-		return 0;
-#pragma unroll
-	for (int i = 0; i < CGFW_PORT_ENTRIES; i++)
-		if (cgfw_port_match(v->e[i].lo, v->e[i].hi, port))
-			act |= v->e[i].act[dir & 1];
-	return act;
-}
-
-struct walk {
-	struct cgfw_rule_key key;
-	const struct cgfw_len_list *list;
-	const __u8 *addr;
-	__u32 dir;
-	__u16 port; /* host order; 0 for protocols without ports */
-	__u8 proto; /* rule protocol to probe in cgfw_prules, 0 if none */
-	int verdict;
-};
-
-static int walk_one(__u32 i, void *ctx)
-{
-	struct walk *w = ctx;
-	const struct cgfw_rule_val *r;
-	__u8 plen, kind, act = 0;
-
-	if (i >= w->list->n || i >= sizeof(w->list->len))
-		return 1;
-	plen = w->list->len[i];
-	kind = w->list->kind[i];
-	if (plen > 128)
-		return 1;
-	mask_addr(w->key.addr, w->addr, plen);
-	w->key.prefixlen = plen;
-
-	if ((kind & CGFW_LEN_PORT) && w->proto) {
-		w->key.proto = w->proto;
-		if (kind & CGFW_LEN_PORT_CG) {
-			w->key.scope = cgfw_cgid;
-			act = port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir,
-					w->port);
+	v.first_j = v.last_j = now;
+	stat %= CGFW_STATS_MAX;
+	if (!pc)
+		return;
+	if (pc->busy) {
+		pc = bpf_map_lookup_elem(&cgfw_pc, &one);
+		if (pc) {
+			__sync_fetch_and_add(&pc->stats[stat].packets, 1);
+			__sync_fetch_and_add(&pc->stats[stat].bytes, len);
 		}
-		if (kind & CGFW_LEN_PORT_HOST) {
-			w->key.scope = CGFW_SCOPE_HOST;
-			act |= port_acts(bpf_map_lookup_elem(&cgfw_prules, &w->key), w->dir,
-					 w->port);
-		}
-		w->key.proto = CGFW_PROTO_ANY;
-		w->verdict = cgfw_act_verdict(act);
-		if (w->verdict != CGFW_VERDICT_NONE)
-			return 1;
+		if (seen)
+			seen_add(k, &v);
+		return;
 	}
-	if (kind & CGFW_LEN_PLAIN_CG) {
-		w->key.scope = cgfw_cgid;
-		r = bpf_map_lookup_elem(&cgfw_rules, &w->key);
-		if (r)
-			act |= r->act[w->dir & 1];
-	}
-	if (kind & CGFW_LEN_PLAIN_HOST) {
-		w->key.scope = CGFW_SCOPE_HOST;
-		r = bpf_map_lookup_elem(&cgfw_rules, &w->key);
-		if (r)
-			act |= r->act[w->dir & 1];
-	}
-	w->verdict = cgfw_act_verdict(act);
-	if (w->verdict != CGFW_VERDICT_NONE)
-		return 1;
-	return 0;
-}
-
-static __always_inline void count(__u32 dir, __u32 reason, __u32 len)
-{
-	__u32 k = dir * CGFW_R_COUNT + reason;
-	struct cgfw_stat_val *s = bpf_map_lookup_elem(&cgfw_stats, &k);
-
-	if (s) {
-		s->packets++;
-		s->bytes += len;
-	}
-}
-
-static __always_inline void record_seen(const struct cgfw_pkt *p, __u32 dir, __u32 len, int drop)
-{
-	struct cgfw_seen_key k = {};
-	struct cgfw_seen_val *v;
-	__u64 now = bpf_ktime_get_boot_ns();
-
-	k.cgid = cgfw_cgid;
-	k.family = p->family;
-	k.dir = dir;
-	__builtin_memcpy(k.addr, dir == CGFW_DIR_EGRESS ? p->daddr : p->saddr, 16);
-	v = bpf_map_lookup_elem(&cgfw_seen, &k);
-	if (v) {
-		__sync_fetch_and_add(&v->packets, 1);
-		__sync_fetch_and_add(&v->bytes, len);
-		if (drop)
-			__sync_fetch_and_add(&v->dropped, 1);
-		v->last_ns = now;
+	pc->busy = 1;
+	cgfw_barrier();
+	pc->stats[stat].packets++;
+	pc->stats[stat].bytes += len;
+	s = &pc->seen[seen_hash(k)];
+	if (!seen) {
+		/* nothing but the counter */
+	} else if (same_key(&s->key, k)) {
+		s->val.packets++;
+		s->val.bytes += len;
+		s->val.dropped += v.dropped;
+		s->val.last_j = now;
 	} else {
-		struct cgfw_seen_val nv = {
-			.packets = 1,
-			.bytes = len,
-			.dropped = drop ? 1 : 0,
-			.first_ns = now,
-			.last_ns = now,
-		};
-		bpf_map_update_elem(&cgfw_seen, &k, &nv, BPF_NOEXIST);
+		/* The entry it replaces goes to the hash first; if that fails (the
+		 * hash is busy on this CPU), this packet goes there instead. */
+		pc->seq++;
+		cgfw_barrier();
+		if (!s->key.cgid || !seen_add(&s->key, &s->val)) {
+			s->key = *k;
+			s->val = v;
+		} else {
+			seen_add(k, &v);
+		}
+		cgfw_barrier();
+		pc->seq++;
 	}
+	cgfw_barrier();
+	pc->busy = 0;
 }
+
+/* ---- flows: replies of admitted traffic ---------------------------------------------- */
 
 static __always_inline void flow_key(struct cgfw_flow_key *k, const struct cgfw_pkt *p, __u32 dir)
 {
@@ -233,6 +157,44 @@ static __always_inline void flow_key(struct cgfw_flow_key *k, const struct cgfw_
 	k->rport = p->has_ports ? (eg ? p->dport : p->sport) : 0;
 	__builtin_memcpy(k->laddr, eg ? p->saddr : p->daddr, 16);
 	__builtin_memcpy(k->raddr, eg ? p->daddr : p->saddr, 16);
+}
+
+/*
+ * The flow map matters only for a default deny (this way: replies; the
+ * other way: flows to remember) or after an allow rule. Returns whether the
+ * packet is a reply of a flow admitted the other way.
+ */
+static __noinline int cgfw_flow(const struct cgfw_pkt *p, __u32 dir, int rule, int def,
+				int other_def)
+{
+	struct cgfw_flow_key fk = {};
+	struct cgfw_flow_val *fv;
+	int reply = 0;
+
+	if (!p)
+		return 0;
+	flow_key(&fk, p, dir);
+	fv = bpf_map_lookup_elem(&cgfw_flows, &fk);
+	/* A reply: the other direction of this flow was let through. */
+	if (rule == CGFW_VERDICT_NONE && fv && (fv->allowed & CGFW_DIR_BIT(dir ^ 1)))
+		reply = 1;
+	/*
+	 * Remember a flow this packet opens, so its replies pass a default deny:
+	 * when an allow rule admitted it, or when the default let it out while
+	 * the other direction defaults to deny ("no inbound").
+	 */
+	if (!reply && (rule == CGFW_VERDICT_ALLOW ||
+		       (def != CGFW_VERDICT_DENY && other_def == CGFW_VERDICT_DENY))) {
+		if (!fv) {
+			struct cgfw_flow_val nv = { .allowed = CGFW_DIR_BIT(dir) };
+
+			nv.last_ns = bpf_ktime_get_boot_ns();
+			bpf_map_update_elem(&cgfw_flows, &fk, &nv, BPF_ANY);
+		} else if (!(fv->allowed & CGFW_DIR_BIT(dir))) {
+			__sync_fetch_and_or(&fv->allowed, CGFW_DIR_BIT(dir));
+		}
+	}
+	return reply;
 }
 
 /*
@@ -261,24 +223,85 @@ __noinline int cgfw_cgroup_drop_event(struct __sk_buff *skb, const struct cgfw_p
 	return 0;
 }
 
+/* ---- the verdict ---------------------------------------------------------------------- */
+
+static __always_inline void rs_pkt(struct cgfw_rs_pkt *rp, const struct cgfw_pkt *p, __u32 dir)
+{
+	const __u8 *a = dir == CGFW_DIR_EGRESS ? p->daddr : p->saddr;
+
+	rp->family = p->family;
+	rp->dir = (__u8)dir;
+	/* ICMPv6 rules are stored under the ICMP protocol, as the user typed them. */
+	rp->proto = p->proto == CGFW_PROTO_ICMPV6 ? CGFW_PROTO_ICMP : p->proto;
+	if (rp->proto != CGFW_PROTO_TCP && rp->proto != CGFW_PROTO_UDP &&
+	    rp->proto != CGFW_PROTO_ICMP)
+		rp->proto = 0;
+	/* Port rules match the destination port: the remote service on egress,
+	 * the local service on ingress. A later fragment (or a cut header) has
+	 * no port: only a rule covering every port matches it. */
+	rp->port = p->has_ports ? bpf_ntohs(p->dport) : 0;
+	if (p->family == CGFW_FAMILY_INET) {
+		__u32 x;
+
+		__builtin_memcpy(&x, a, 4);
+		rp->addr4 = bpf_ntohl(x);
+	} else {
+		__u64 h, l;
+
+		__builtin_memcpy(&h, a, 8);
+		__builtin_memcpy(&l, a + 8, 8);
+		rp->hi = bpf_be64_to_cpu(h);
+		rp->lo = bpf_be64_to_cpu(l);
+	}
+}
+
+/*
+ * What the rules of scope @slot say about @p, added to @m. A global function:
+ * the verifier checks it once, not once per call and per path of the caller
+ * (the LPM walks and the port loop make a large program otherwise: about
+ * 150,000 instructions to verify per program, 0.4 s per attach).
+ */
+__noinline int cgfw_eval_scope(const struct cgfw_rs_pkt *p, __u32 slot, struct cgfw_match *m)
+{
+	const union cgfw_rs_elem *sc;
+	__u32 zero = 0;
+	void *rs;
+
+	if (!p || !m)
+		return 0;
+	rs = bpf_map_lookup_elem(&cgfw_rs, &zero);
+	if (!rs)
+		return 0;
+	sc = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(slot));
+	if (!sc)
+		return 0;
+	cgfw_rs_scope_match(rs, &sc->scope, p, slot == CGFW_RS_SLOT_HOST, m);
+	return 0;
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct cgfw_pkt p = {};
-	struct cgfw_flow_key fk = {};
-	const struct cgfw_cgroup_val *cg;
-	const struct cgfw_lens_val *ctl, *lens;
-	struct walk w = {};
-	__u32 zero = 0, slot;
-	int def = CGFW_VERDICT_ALLOW, other_def = CGFW_VERDICT_ALLOW, verdict, reply = 0, reason,
-	    perr;
+	struct cgfw_rs_pkt rp = {};
+	struct cgfw_match m = {};
+	struct cgfw_seen_key sk = {};
+	const union cgfw_rs_elem *host, *self;
+	int def = CGFW_VERDICT_ALLOW, other_def = CGFW_VERDICT_ALLOW;
+	int rule, verdict, reply = 0, reason, perr;
+	__u32 zero = 0;
+	void *rs;
 
-	cg = bpf_map_lookup_elem(&cgfw_cgroups, (__u64 *)&cgfw_cgid);
-	if (cg) {
-		def = cg->def[dir & 1];
-		other_def = cg->def[(dir ^ 1) & 1];
+	rs = bpf_map_lookup_elem(&cgfw_rs, &zero);
+	self = rs ? CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(cgfw_slot)) : NULL;
+	/* A scope that is not (or no longer) this cgroup's: no rules, allow. */
+	if (self && self->scope.cgid == cgfw_cgid && (self->scope.flags & CGFW_RS_S_USED)) {
+		def = self->scope.def[dir & 1];
+		other_def = self->scope.def[(dir ^ 1) & 1];
+	} else {
+		self = NULL;
 	}
 
-	perr = cgfw_parse_ip(skb, 0, skb->protocol, &p);
+	perr = cgfw_parse_ip_direct(skb, &p);
 	/* Cut short (or too many IPv6 extension headers) after the addresses:
 	 * address rules still apply; port rules see no port, as for a later
 	 * fragment. Otherwise a bad L4 header would slip past a deny. */
@@ -288,68 +311,27 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 	}
 	if (perr != CGFW_PARSE_OK || !p.family) {
 		verdict = def == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW;
-		count(dir, CGFW_R_UNPARSED, skb->len);
+		account(&sk, dir * CGFW_R_COUNT + CGFW_R_UNPARSED, skb->len, 0, 0);
 		return verdict == CGFW_VERDICT_ALLOW;
 	}
 
-	ctl = bpf_map_lookup_elem(&cgfw_lens, &zero);
-	if (!ctl)
-		return 1;
-	slot = ctl->active == 2 ? 2 : 1;
-	lens = bpf_map_lookup_elem(&cgfw_lens, &slot);
-	if (!lens)
-		return 1;
+	rs_pkt(&rp, &p, dir);
+	if (rs && (host = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(CGFW_RS_SLOT_HOST))) &&
+	    (host->scope.flags & CGFW_RS_S_RULES))
+		cgfw_eval_scope(&rp, CGFW_RS_SLOT_HOST, &m);
+	if (self && (self->scope.flags & CGFW_RS_S_RULES))
+		cgfw_eval_scope(&rp, cgfw_slot, &m);
+	rule = cgfw_act_verdict(m.act);
 
-	w.list = p.family == CGFW_FAMILY_INET ? &lens->v4 : &lens->v6;
-	w.addr = dir == CGFW_DIR_EGRESS ? p.daddr : p.saddr;
-	w.key.family = p.family;
-	w.dir = dir;
-	/* ICMPv6 rules are stored under the ICMP protocol, as the user typed them. */
-	w.proto = p.proto == CGFW_PROTO_ICMPV6 ? CGFW_PROTO_ICMP : p.proto;
-	if (w.proto != CGFW_PROTO_TCP && w.proto != CGFW_PROTO_UDP && w.proto != CGFW_PROTO_ICMP)
-		w.proto = 0;
-	/* Port rules match the destination port: the remote service on egress,
-	 * the local service on ingress. A later fragment has no port: only a
-	 * rule covering every port matches it. */
-	w.port = p.has_ports ? bpf_ntohs(p.dport) : 0;
-	if ((w.proto == CGFW_PROTO_TCP || w.proto == CGFW_PROTO_UDP) && !p.has_ports)
-		w.port = 0;
-	bpf_loop(CGFW_LEN6_MAX, walk_one, &w, 0);
+	if (rule == CGFW_VERDICT_ALLOW ||
+	    (rule == CGFW_VERDICT_NONE &&
+	     (def == CGFW_VERDICT_DENY || other_def == CGFW_VERDICT_DENY)))
+		reply = cgfw_flow(&p, dir, rule, def, other_def);
 
-	/* The flow map matters only for a default deny (this way: replies; the
-	 * other way: flows to remember) or after an allow rule. */
-	if (w.verdict == CGFW_VERDICT_ALLOW ||
-	    (w.verdict == CGFW_VERDICT_NONE &&
-	     (def == CGFW_VERDICT_DENY || other_def == CGFW_VERDICT_DENY))) {
-		struct cgfw_flow_val *fv;
-
-		flow_key(&fk, &p, dir);
-		fv = bpf_map_lookup_elem(&cgfw_flows, &fk);
-		/* A reply: the other direction of this flow was let through. */
-		if (w.verdict == CGFW_VERDICT_NONE && fv && (fv->allowed & CGFW_DIR_BIT(dir ^ 1)))
-			reply = 1;
-		/*
-		 * Remember a flow this packet opens, so its replies pass a default
-		 * deny: when an allow rule admitted it, or when the default let it
-		 * out while the other direction defaults to deny ("no inbound").
-		 */
-		if (!reply && (w.verdict == CGFW_VERDICT_ALLOW ||
-			       (def != CGFW_VERDICT_DENY && other_def == CGFW_VERDICT_DENY))) {
-			if (!fv) {
-				struct cgfw_flow_val nv = { .allowed = CGFW_DIR_BIT(dir) };
-
-				nv.last_ns = bpf_ktime_get_boot_ns();
-				bpf_map_update_elem(&cgfw_flows, &fk, &nv, BPF_ANY);
-			} else if (!(fv->allowed & CGFW_DIR_BIT(dir))) {
-				__sync_fetch_and_or(&fv->allowed, CGFW_DIR_BIT(dir));
-			}
-		}
-	}
-
-	verdict = cgfw_final_verdict(w.verdict, reply, def);
-	if (w.verdict == CGFW_VERDICT_ALLOW)
+	verdict = cgfw_final_verdict(rule, reply, def);
+	if (rule == CGFW_VERDICT_ALLOW)
 		reason = CGFW_R_ALLOW_RULE;
-	else if (w.verdict == CGFW_VERDICT_DENY)
+	else if (rule == CGFW_VERDICT_DENY)
 		reason = CGFW_R_DROP_RULE;
 	else if (reply)
 		reason = CGFW_R_ALLOW_REPLY;
@@ -357,8 +339,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 		reason = CGFW_R_DROP_DEFAULT;
 	else
 		reason = CGFW_R_ALLOW_DEFAULT;
-	count(dir, reason, skb->len);
-	record_seen(&p, dir, skb->len, verdict == CGFW_VERDICT_DENY);
+
+	sk.cgid = cgfw_cgid;
+	sk.family = p.family;
+	sk.dir = (__u8)dir;
+	__builtin_memcpy(sk.addr, dir == CGFW_DIR_EGRESS ? p.daddr : p.saddr, 16);
+	account(&sk, dir * CGFW_R_COUNT + reason, skb->len, verdict == CGFW_VERDICT_DENY, 1);
 	cgfw_cgroup_drop_event(skb, &p, dir, reason, verdict);
 	return verdict == CGFW_VERDICT_ALLOW;
 }

@@ -132,4 +132,76 @@ static __always_inline int cgfw_parse_ip(struct __sk_buff *skb, __u32 off, __u16
 	return CGFW_PARSE_NOT_IP;
 }
 
+/*
+ * The same with direct packet access, for programs whose skb->data is the IP
+ * header (cgroup_skb): two loads instead of helper calls for the usual
+ * packet. Anything unusual (IPv6 extension headers, options or ports past
+ * the linear data, bad versions) goes through cgfw_parse_ip(), so both give
+ * the same answer.
+ */
+static __always_inline int cgfw_parse_ip_direct(struct __sk_buff *skb, struct cgfw_pkt *p)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u16 proto = skb->protocol;
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data;
+		__u32 hl;
+
+		if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl < 5)
+			goto slow;
+		hl = (__u32)ip->ihl * 4;
+		p->family = CGFW_FAMILY_INET;
+		p->proto = ip->protocol;
+		__builtin_memcpy(p->saddr, &ip->saddr, 4);
+		__builtin_memcpy(p->daddr, &ip->daddr, 4);
+		p->l4_off = hl;
+		if (ip->frag_off & bpf_htons(0x3fff)) {
+			p->is_frag = 1;
+			if (ip->frag_off & bpf_htons(0x1fff))
+				return CGFW_PARSE_OK; /* a later fragment: no L4 header */
+		}
+		if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+			__u16 *ports = data + hl;
+
+			if ((void *)(ports + 2) > end)
+				goto slow;
+			p->sport = ports[0];
+			p->dport = ports[1];
+			p->has_ports = 1;
+		}
+		return CGFW_PARSE_OK;
+	}
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data;
+		__u8 nh;
+
+		if ((void *)(ip6 + 1) > end || ip6->version != 6)
+			goto slow;
+		nh = ip6->nexthdr;
+		if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+		    nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH)
+			goto slow;
+		p->family = CGFW_FAMILY_INET6;
+		p->proto = nh;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		p->l4_off = sizeof(*ip6);
+		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP) {
+			__u16 *ports = (void *)(ip6 + 1);
+
+			if ((void *)(ports + 2) > end)
+				goto slow;
+			p->sport = ports[0];
+			p->dport = ports[1];
+			p->has_ports = 1;
+		}
+		return CGFW_PARSE_OK;
+	}
+	return CGFW_PARSE_NOT_IP;
+slow:
+	__builtin_memset(p, 0, sizeof(*p));
+	return cgfw_parse_ip(skb, 0, proto, p);
+}
+
 #endif /* CGFW_BPF_PARSE_H */

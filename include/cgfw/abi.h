@@ -14,7 +14,7 @@
 		       #type " changed size: this breaks the pinned map ABI")
 
 /* Bumped whenever any pinned map's key or value layout changes. */
-#define CGFW_LAYOUT_VERSION 3
+#define CGFW_LAYOUT_VERSION 4
 
 /* Address families as stored in map keys (not AF_* values, which differ by OS). */
 #define CGFW_FAMILY_INET  4

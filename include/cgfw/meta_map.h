@@ -1,25 +1,28 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * cgfw_meta (BPF_MAP_TYPE_ARRAY, 1 entry): the layout version of the pinned
- * state, written once when the state is created.
- * cgfw_stats (BPF_MAP_TYPE_PERCPU_ARRAY): datapath counters by reason.
+ * state and the tick rate, written once when the state is created.
+ * The datapath's counters by reason are in cgfw_pc (seen_map.h).
  */
 #ifndef CGFW_META_MAP_H
 #define CGFW_META_MAP_H
 
 #include "abi.h"
 
-#define CGFW_META_PIN  "cgfw_meta"
-#define CGFW_STATS_PIN "cgfw_stats"
+#define CGFW_META_PIN "cgfw_meta"
 
 struct cgfw_meta_val {
 	__u32 layout_version;
-	__u32 pad;
+	__u32 hz;	  /* the tick rate of the datapath's jiffies, measured at creation */
 	__u64 created_ns; /* CLOCK_REALTIME */
+	/* A jiffies count and CLOCK_BOOTTIME read together: the fixed point that
+	 * turns the datapath's jiffies stamps into times, the same every time. */
+	__u64 anchor_j;
+	__u64 anchor_boot_ns;
 };
-CGFW_ABI_ASSERT_SIZE(struct cgfw_meta_val, 16);
+CGFW_ABI_ASSERT_SIZE(struct cgfw_meta_val, 32);
 
-/* Why a packet got its verdict: index into cgfw_stats. */
+/* Why a packet got its verdict: index into the counters. */
 enum cgfw_reason {
 	CGFW_R_ALLOW_DEFAULT = 0,
 	CGFW_R_ALLOW_RULE,
@@ -30,7 +33,7 @@ enum cgfw_reason {
 	CGFW_R_COUNT,
 };
 
-/* Entries of cgfw_stats: index dir * CGFW_R_COUNT + reason. */
+/* Counters by verdict: index dir * CGFW_R_COUNT + reason. */
 #define CGFW_STATS_MAX (CGFW_DIR_COUNT * CGFW_R_COUNT)
 
 struct cgfw_stat_val {

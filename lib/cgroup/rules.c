@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Rule changes in batches. A batch is merged per map key in memory, checked
- * against capacity, written with batched map updates, and only then are the
- * prefix-length lists republished. A failure part way restores every key the
- * batch touched, so a change is applied whole or not at all.
+ * Changes to the cgroup datapath: a change reads the live rule set, applies
+ * everything the caller asks for to a copy in memory (attachments, rules,
+ * defaults, detachments), and commits the copy with one switch (ruleset.c).
+ * Only then are links made for new cgroups and removed for detached ones;
+ * a command that dies in between leaves a rule set the next command makes
+ * the links match (attach.c, cgfw_state_repair). So a change is old or new,
+ * even after kill -9, and no count can drift: every count is derived from
+ * the rule set itself.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,203 +19,192 @@
 
 #include "internal.h"
 
-union val {
-	struct cgfw_rule_val plain;
-	struct cgfw_port_rule_val port;
-};
-
-struct change {
-	struct cgfw_rule_key key;
-	bool port;
-	bool existed;
-	union val old, new;
-	size_t first, last; /* rule index range in the sorted order */
-};
-
-struct sorted {
-	struct cgfw_rule_key key;
-	size_t idx;
-};
-
-static int cmp_sorted(const void *a, const void *b)
+static int rs_copy(const struct rs *a, struct rs *b)
 {
-	const struct sorted *x = a, *y = b;
-	int c = memcmp(&x->key, &y->key, sizeof(x->key));
-
-	if (c)
-		return c;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static bool val_empty(const struct change *c, const union val *v)
-{
-	return c->port ? cgfw_port_val_empty(&v->port) : cgfw_rule_val_empty(&v->plain);
-}
-
-static __u32 *count_slot(struct cgfw_lens_val *l, const struct cgfw_rule_key *k, bool port)
-{
-	if (k->family == CGFW_FAMILY_INET)
-		return &l->count4[port + 2 * !!k->scope][k->prefixlen];
-	return &l->count6[port + 2 * !!k->scope][k->prefixlen];
-}
-
-static size_t total_plain(const struct cgfw_lens_val *l)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < CGFW_LEN4_MAX; i++)
-		n += l->count4[0][i] + l->count4[2][i];
-	for (int i = 0; i < CGFW_LEN6_MAX; i++)
-		n += l->count6[0][i] + l->count6[2][i];
-	return n;
-}
-
-static size_t total_port(const struct cgfw_lens_val *l)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < CGFW_LEN4_MAX; i++)
-		n += l->count4[1][i] + l->count4[3][i];
-	for (int i = 0; i < CGFW_LEN6_MAX; i++)
-		n += l->count6[1][i] + l->count6[3][i];
-	return n;
-}
-
-static void restore(struct cgfw_state *st, struct change *ch, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int fd = ch[i].port ? st->prules_fd : st->rules_fd;
-
-		if (ch[i].existed)
-			bpf_map_update_elem(fd, &ch[i].key, &ch[i].old, BPF_ANY);
-		else
-			bpf_map_delete_elem(fd, &ch[i].key);
+	*b = *a;
+	b->scopes = malloc((a->nscopes ? a->nscopes : 1) * sizeof(*a->scopes));
+	b->rules = malloc((a->nrules ? a->nrules : 1) * sizeof(*a->rules));
+	if (!b->scopes || !b->rules) {
+		cgfw_rs_free(b);
+		return cgfw_seterr(ENOMEM, "out of memory");
 	}
+	memcpy(b->scopes, a->scopes, a->nscopes * sizeof(*a->scopes));
+	memcpy(b->rules, a->rules, a->nrules * sizeof(*a->rules));
+	return 0;
 }
 
-/* Commit merged changes: write, publish lengths, delete emptied keys. */
-static int commit(struct cgfw_state *st, struct change *ch, size_t n, cgfw_progress_fn progress,
-		  void *arg, int (*mid)(void *), void *mid_arg)
+int cgfw_change_begin(struct cgfw_state *st, struct cgfw_change **ret)
 {
-	/* old: as found; uni: old and new lengths together; lens: the result */
-	struct cgfw_lens_val old, uni, lens;
-	size_t nw[2] = { 0, 0 }, nd[2] = { 0, 0 }, done = 0;
-	struct cgfw_rule_key *wk[2] = {}, *dk[2] = {};
-	union val *wv[2] = {};
+	struct cgfw_change *c = calloc(1, sizeof(*c));
 	int err;
 
-	err = cgfw_lens_read(st, &old);
+	if (!c)
+		return cgfw_seterr(ENOMEM, "out of memory");
+	c->st = st;
+	err = cgfw_rs_read(st, &c->rs);
+	if (!err)
+		err = rs_copy(&c->rs, &c->orig);
+	if (err) {
+		cgfw_change_free(c);
+		return err;
+	}
+	*ret = c;
+	return 0;
+}
+
+void cgfw_change_free(struct cgfw_change *c)
+{
+	if (!c)
+		return;
+	/* Registry entries of attachments that never went live. */
+	for (size_t i = 0; i < c->natt && !c->committed; i++)
+		if (c->att[i].registered)
+			bpf_map_delete_elem(c->st->cgroups_fd, &c->att[i].id);
+	cgfw_rs_free(&c->rs);
+	cgfw_rs_free(&c->orig);
+	free(c->att);
+	free(c->det);
+	free(c);
+}
+
+int cgfw_change_attach(struct cgfw_change *c, const struct cgfw_cgroup *cg)
+{
+	struct pend *m, *p;
+	bool registered = false;
+	uint32_t slot;
+	int err;
+
+	for (size_t i = 0; i < c->natt; i++)
+		if (c->att[i].id == cg->id)
+			return 0;
+	err = cgfw_register(c->st, &c->rs, cg, &slot, &registered);
 	if (err)
 		return err;
-	uni = lens = old;
-	for (size_t i = 0; i < n; i++) {
-		bool was = ch[i].existed && !val_empty(&ch[i], &ch[i].old);
-		bool is = !val_empty(&ch[i], &ch[i].new);
-
-		if (was && !is) {
-			(*count_slot(&lens, &ch[i].key, ch[i].port))--;
-		} else if (!was && is) {
-			(*count_slot(&lens, &ch[i].key, ch[i].port))++;
-			(*count_slot(&uni, &ch[i].key, ch[i].port))++;
-		}
+	m = realloc(c->att, (c->natt + 1) * sizeof(*m));
+	if (!m) {
+		if (registered)
+			bpf_map_delete_elem(c->st->cgroups_fd, &cg->id);
+		return cgfw_seterr(ENOMEM, "out of memory");
 	}
-	/* Old and new keys are both in the map until the old ones go. */
-	if (total_plain(&uni) > CGFW_RULES_MAX)
-		return cgfw_seterr(ENOSPC,
-				   "rule map full: %zu address rules during the change, "
-				   "capacity %u",
-				   total_plain(&uni), CGFW_RULES_MAX);
-	if (total_port(&uni) > CGFW_PRULES_MAX)
-		return cgfw_seterr(ENOSPC,
-				   "port rule map full: %zu entries during the change, "
-				   "capacity %u",
-				   total_port(&uni), CGFW_PRULES_MAX);
+	c->att = m;
+	p = &c->att[c->natt++];
+	p->id = cg->id;
+	p->slot = slot;
+	p->registered = registered;
+	snprintf(p->abs, sizeof(p->abs), "%s", cg->abs);
+	/* An attached cgroup keeps its scope (rules, defaults) as it is. */
+	if (slot < c->rs.nscopes && c->rs.scopes[slot].used && c->rs.scopes[slot].cgid == cg->id)
+		return 0;
+	return cgfw_rs_scope_set(&c->rs, slot, cg->id);
+}
 
-	for (int p = 0; p < 2; p++) {
-		wk[p] = malloc((n ? n : 1) * sizeof(*wk[p]));
-		wv[p] = malloc((n ? n : 1) * (p ? sizeof(struct cgfw_port_rule_val) :
-						  sizeof(struct cgfw_rule_val)));
-		dk[p] = malloc((n ? n : 1) * sizeof(*dk[p]));
-		if (!wk[p] || !wv[p] || !dk[p]) {
-			err = cgfw_seterr(ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		int p = ch[i].port;
+int cgfw_change_detach(struct cgfw_change *c, uint64_t id)
+{
+	int slot = cgfw_rs_slot(&c->rs, id);
+	uint64_t *m;
 
-		if (val_empty(&ch[i], &ch[i].new)) {
-			if (ch[i].existed)
-				dk[p][nd[p]++] = ch[i].key;
-			continue;
-		}
-		wk[p][nw[p]] = ch[i].key;
-		if (p)
-			((struct cgfw_port_rule_val *)wv[p])[nw[p]] = ch[i].new.port;
-		else
-			((struct cgfw_rule_val *)wv[p])[nw[p]] = ch[i].new.plain;
-		nw[p]++;
-	}
-	/* 1. New and changed keys: a packet may now match them, if its length is listed. */
-	for (int p = 0; p < 2; p++) {
-		size_t vsz = p ? sizeof(struct cgfw_port_rule_val) : sizeof(struct cgfw_rule_val);
+	if (slot <= 0)
+		return cgfw_seterr(EINVAL, "cgroup id %llu is not attached",
+				   (unsigned long long)id);
+	m = realloc(c->det, (c->ndet + 1) * sizeof(*m));
+	if (!m)
+		return cgfw_seterr(ENOMEM, "out of memory");
+	c->det = m;
+	c->det[c->ndet++] = id;
+	cgfw_rs_scope_drop(&c->rs, (uint32_t)slot);
+	return 0;
+}
 
-		err = cgfw_map_write(p ? st->prules_fd : st->rules_fd, wk[p], wv[p],
-				     sizeof(struct cgfw_rule_key), vsz, nw[p], &done, progress, arg,
-				     p ? nw[0] : 0, nw[0] + nw[1]);
-		if (err) {
-			err = cgfw_seterr(
-				err,
-				err == -ENOMEM || err == -E2BIG ?
-					"rule map full or out of kernel memory after %zu of %zu rules: %s" :
-					"writing rules failed after %zu of %zu: %s",
-				(p ? nw[0] : 0) + done, nw[0] + nw[1], strerror(-err));
-			restore(st, ch, n);
-			goto out;
-		}
+int cgfw_change_default(struct cgfw_change *c, uint64_t id, uint8_t dirs, uint8_t verdict)
+{
+	int slot = cgfw_rs_slot(&c->rs, id);
+
+	if (slot <= 0)
+		return cgfw_seterr(EINVAL, "cgroup id %llu is not attached",
+				   (unsigned long long)id);
+	if (verdict != CGFW_VERDICT_ALLOW && verdict != CGFW_VERDICT_DENY)
+		return cgfw_seterr(EINVAL, "bad verdict %u", verdict);
+	for (int d = 0; d < CGFW_DIR_COUNT; d++)
+		if (dirs & CGFW_DIR_BIT(d))
+			c->rs.scopes[slot].def[d] = verdict;
+	return 0;
+}
+
+int cgfw_change_rules(struct cgfw_change *c, const struct cgfw_rule *rules, const bool *adds,
+		      bool add_all, size_t n)
+{
+	return cgfw_rs_apply(&c->rs, rules, adds, add_all, n);
+}
+
+void cgfw_change_policy(struct cgfw_change *c, uint64_t hash)
+{
+	c->rs.policy = hash;
+}
+
+int cgfw_change_commit(struct cgfw_change *c)
+{
+	struct cgfw_state *st = c->st;
+	size_t linked = 0;
+	int err;
+
+	if (c->rs.nrules > CGFW_RS_RULES_MAX)
+		return cgfw_seterr(ENOSPC, "too many rules: %zu, at most %u", c->rs.nrules,
+				   CGFW_RS_RULES_MAX);
+	err = cgfw_rs_commit(st, &c->rs);
+	if (err)
+		return err;
+	c->committed = true;
+	for (; linked < c->natt; linked++) {
+		if (!c->att[linked].abs[0])
+			continue; /* a scope without programs */
+		err = cgfw_link(st, c->att[linked].id, c->att[linked].slot, c->att[linked].abs);
+		if (err)
+			break;
 	}
-	/* 2. Every length of the old and the new rules, swapped in whole: a
-	 * rule on its way out is still probed until it is deleted. */
-	err = cgfw_lens_publish(st, &uni);
 	if (err) {
-		restore(st, ch, n);
-		goto out;
-	}
-	/* 2b. The caller's own switch (default verdicts), while old and new
-	 * rules are both in place, so it never meets an incomplete rule set. */
-	if (mid) {
-		err = mid(mid_arg);
-		if (err) {
-			restore(st, ch, n);
-			cgfw_lens_publish(st, &old);
-			goto out;
+		/* Back to what was live; the cgroups this change attached are forgotten. */
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
+		c->orig.gen = c->rs.gen + 1;
+		if (cgfw_rs_commit(st, &c->orig) == 0) {
+			for (size_t i = 0; i < c->natt; i++)
+				if (c->att[i].registered) {
+					cgfw_unlink(st, c->att[i].id);
+					bpf_map_delete_elem(st->cgroups_fd, &c->att[i].id);
+				}
 		}
+		return cgfw_seterr(err, "%s", msg);
 	}
-	/* 3. Emptied keys go last; no packet probes them any more. */
-	cgfw_map_delete(st->rules_fd, dk[0], sizeof(*dk[0]), nd[0]);
-	cgfw_map_delete(st->prules_fd, dk[1], sizeof(*dk[1]), nd[1]);
-	/* 4. The lengths in use now, with exact counts. */
-	err = cgfw_lens_publish(st, &lens);
-out:
-	for (int p = 0; p < 2; p++) {
-		free(wk[p]);
-		free(wv[p]);
-		free(dk[p]);
+	for (size_t i = 0; i < c->ndet && !err; i++) {
+		err = cgfw_unlink(st, c->det[i]);
+		if (!err)
+			err = cgfw_forget(st, c->det[i]);
 	}
 	return err;
 }
 
-static int check_scope(struct cgfw_state *st, uint64_t scope)
-{
-	struct cgfw_cgroup_val v;
+/* ---- rule batches --------------------------------------------------------------------------- */
 
-	if (scope == CGFW_SCOPE_HOST)
-		return 0;
-	if (bpf_map_lookup_elem(st->cgroups_fd, &scope, &v) < 0)
-		return cgfw_seterr(ENOENT,
-				   "cgroup id %llu is not attached; run 'cgfw attach' first",
-				   (unsigned long long)scope);
-	return 0;
+int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
+			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg)
+{
+	struct cgfw_change *c = NULL;
+	int changed, err;
+
+	if (progress)
+		progress(0, n, arg);
+	err = cgfw_change_begin(st, &c);
+	if (err)
+		return err;
+	changed = cgfw_change_rules(c, rules, adds, add_all, n);
+	err = changed < 0 ? changed : changed ? cgfw_change_commit(c) : 0;
+	cgfw_change_free(c);
+	if (err)
+		return err;
+	if (progress)
+		progress(n, n, arg);
+	return changed;
 }
 
 int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size_t n, bool add,
@@ -220,108 +213,15 @@ int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size
 	return cgfw_rules_update_ops(st, rules, NULL, add, n, progress, arg);
 }
 
-int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
-			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg)
-{
-	return cgfw_rules_update_mid(st, rules, adds, add_all, n, progress, arg, NULL, NULL);
-}
+/* ---- listing ---------------------------------------------------------------------------------- */
 
-int cgfw_rules_update_mid(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
-			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg,
-			  int (*mid)(void *), void *mid_arg)
-{
-	struct cgfw_lens_val lens;
-	struct sorted *s = NULL;
-	struct change *ch = NULL;
-	size_t nch = 0, changed = 0;
-	uint64_t last_scope = ~0ull;
-	int err = 0;
+struct list {
+	struct cgfw_rule *r;
+	size_t n, cap;
+};
 
-	if (!n)
-		return mid ? mid(mid_arg) : 0;
-	s = malloc(n * sizeof(*s));
-	ch = calloc(n, sizeof(*ch));
-	if (!s || !ch) {
-		err = cgfw_seterr(ENOMEM, "out of memory for %zu rules", n);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (rules[i].scope != last_scope) {
-			err = check_scope(st, rules[i].scope);
-			if (err)
-				goto out;
-			last_scope = rules[i].scope;
-		}
-		if (!rules[i].dirs ||
-		    (rules[i].action != CGFW_ALLOW && rules[i].action != CGFW_DENY) ||
-		    rules[i].origin >= CGFW_ORIGIN_COUNT) {
-			err = cgfw_seterr(EINVAL, "malformed rule %zu", i);
-			goto out;
-		}
-		cgfw_rule_key(&rules[i], &s[i].key);
-		s[i].idx = i;
-	}
-	qsort(s, n, sizeof(*s), cmp_sorted);
-	err = cgfw_lens_read(st, &lens);
-	if (err)
-		goto out;
-
-	for (size_t i = 0; i < n;) {
-		struct change *c = &ch[nch];
-		size_t j = i;
-		int fd;
-
-		c->key = s[i].key;
-		c->port = c->key.proto != CGFW_PROTO_ANY;
-		fd = c->port ? st->prules_fd : st->rules_fd;
-		/* No rule at this family and length yet: nothing to read back. */
-		if (*count_slot(&lens, &c->key, c->port) == 0) {
-			memset(&c->old, 0, sizeof(c->old));
-		} else if (bpf_map_lookup_elem(fd, &c->key, &c->old) == 0) {
-			c->existed = true;
-		} else if (errno == ENOENT) {
-			memset(&c->old, 0, sizeof(c->old));
-		} else {
-			err = cgfw_seterr(errno, "cannot read the rule maps: %s", strerror(errno));
-			goto out;
-		}
-		c->new = c->old;
-		for (; j < n && memcmp(&s[j].key, &c->key, sizeof(c->key)) == 0; j++) {
-			const struct cgfw_rule *r = &rules[s[j].idx];
-			bool add = adds ? adds[s[j].idx] : add_all;
-			bool ch_one = false;
-
-			if (c->port) {
-				err = cgfw_port_val_apply(&c->new.port, r, add, &ch_one);
-				if (err) {
-					char buf[CGFW_ADDRSTRLEN];
-
-					cgfw_format_prefix(&r->pfx, buf, sizeof(buf));
-					err = cgfw_seterr(
-						EINVAL,
-						"too many port ranges for %s %s: at most %d per "
-						"prefix and protocol",
-						buf, cgfw_proto_name(r->proto), CGFW_PORT_ENTRIES);
-					goto out;
-				}
-			} else {
-				ch_one = cgfw_rule_val_apply(&c->new.plain, r, add);
-			}
-			changed += ch_one;
-		}
-		if (memcmp(&c->new, &c->old, sizeof(c->old)) != 0)
-			nch++;
-		i = j;
-	}
-	err = commit(st, ch, nch, progress, arg, mid, mid_arg);
-out:
-	free(s);
-	free(ch);
-	return err ? err : (int)(changed > INT32_MAX ? INT32_MAX : changed);
-}
-
-static void emit(struct cgfw_rule **out, size_t *n, size_t *cap, const struct cgfw_rule_key *k,
-		 const __u8 act[CGFW_DIR_COUNT], uint16_t lo, uint16_t hi)
+/* One set rule as the rules it merges: one per (origin, action) with its directions. */
+static int emit(struct list *l, uint64_t scope, const struct cgfw_rs_rule *k)
 {
 	for (int o = 0; o < CGFW_ORIGIN_COUNT; o++) {
 		for (int a = CGFW_ALLOW; a <= CGFW_DENY; a++) {
@@ -329,30 +229,35 @@ static void emit(struct cgfw_rule **out, size_t *n, size_t *cap, const struct cg
 			struct cgfw_rule r = {};
 
 			for (int d = 0; d < CGFW_DIR_COUNT; d++)
-				if (act[d] & bit)
+				if (k->act[d] & bit)
 					r.dirs |= CGFW_DIR_BIT(d);
 			if (!r.dirs)
 				continue;
-			if (*n == *cap) {
-				struct cgfw_rule *m =
-					realloc(*out, (*cap = *cap * 2 + 64) * sizeof(**out));
+			if (l->n == l->cap) {
+				size_t cap = l->cap * 2 + 64;
+				struct cgfw_rule *m = realloc(l->r, cap * sizeof(*m));
 
 				if (!m)
-					return;
-				*out = m;
+					return cgfw_seterr(ENOMEM, "out of memory");
+				l->r = m;
+				l->cap = cap;
 			}
-			r.scope = k->scope;
+			r.scope = scope;
 			r.pfx.family = k->family;
-			r.pfx.len = k->prefixlen;
+			r.pfx.len = k->len;
 			memcpy(r.pfx.addr, k->addr, 16);
 			r.proto = k->proto;
-			r.port_lo = lo;
-			r.port_hi = hi;
+			/* A protocol rule for every port lists as 0-65535; ICMP has none. */
+			if (k->proto && k->proto != CGFW_PROTO_ICMP) {
+				r.port_lo = k->lo;
+				r.port_hi = k->hi;
+			}
 			r.action = (uint8_t)a;
 			r.origin = (uint8_t)o;
-			(*out)[(*n)++] = r;
+			l->r[l->n++] = r;
 		}
 	}
+	return 0;
 }
 
 static int cmp_rule(const void *a, const void *b)
@@ -371,76 +276,54 @@ static int cmp_rule(const void *a, const void *b)
 		return x->proto - y->proto;
 	if (x->port_lo != y->port_lo)
 		return x->port_lo - y->port_lo;
-	return x->action - y->action;
+	if (x->port_hi != y->port_hi)
+		return x->port_hi - y->port_hi;
+	if (x->action != y->action)
+		return x->action - y->action;
+	return x->origin - y->origin;
 }
 
 int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n)
 {
-	struct cgfw_rule_key *keys = NULL;
-	void *vals = NULL;
-	struct cgfw_rule *out = NULL;
-	size_t n = 0, cap = 0, nk = 0;
+	const union cgfw_rs_elem *e;
+	const struct cgfw_rs_header *h;
+	struct list l = {};
+	size_t n, mapped;
 	int err;
 
-	err = cgfw_map_dump(st->rules_fd, sizeof(*keys), sizeof(struct cgfw_rule_val),
-			    (void **)&keys, &vals, &nk);
+	err = cgfw_rs_map_live(st, &e, &n, &mapped);
 	if (err)
-		return cgfw_seterr(err, "cannot read %s: %s", CGFW_RULES_PIN, strerror(-err));
-	for (size_t i = 0; i < nk; i++)
-		emit(&out, &n, &cap, &keys[i], ((struct cgfw_rule_val *)vals)[i].act, 0, 0);
-	free(keys);
-	free(vals);
-	err = cgfw_map_dump(st->prules_fd, sizeof(*keys), sizeof(struct cgfw_port_rule_val),
-			    (void **)&keys, &vals, &nk);
-	if (err) {
-		free(out);
-		return cgfw_seterr(err, "cannot read %s: %s", CGFW_PRULES_PIN, strerror(-err));
-	}
-	for (size_t i = 0; i < nk; i++) {
-		const struct cgfw_port_rule_val *v = &((struct cgfw_port_rule_val *)vals)[i];
+		return err;
+	h = &e[CGFW_RS_HDR].hdr;
+	for (size_t i = 0; i < h->nrules && !err; i++) {
+		const struct cgfw_rs_rule *k = &e[h->rules + i].rule;
 
-		for (int e = 0; e < CGFW_PORT_ENTRIES; e++)
-			if (v->e[e].act[0] || v->e[e].act[1])
-				emit(&out, &n, &cap, &keys[i], v->e[e].act,
-				     keys[i].proto == CGFW_PROTO_ICMP ? 0 : v->e[e].lo,
-				     keys[i].proto == CGFW_PROTO_ICMP ? 0 : v->e[e].hi);
+		if (k->slot >= h->nscopes)
+			continue;
+		err = emit(&l, e[CGFW_RS_SCOPE(k->slot)].scope.cgid, k);
 	}
-	free(keys);
-	free(vals);
-	if (n)
-		qsort(out, n, sizeof(*out), cmp_rule);
-	*ret = out;
-	*ret_n = n;
+	cgfw_rs_unmap(e, mapped);
+	if (err) {
+		free(l.r);
+		return err;
+	}
+	if (l.n)
+		qsort(l.r, l.n, sizeof(*l.r), cmp_rule);
+	*ret = l.r;
+	*ret_n = l.n;
 	return 0;
 }
 
-int cgfw_rules_flush_scope(struct cgfw_state *st, uint64_t scope)
+int cgfw_rules_policy(struct cgfw_state *st, uint64_t *ret)
 {
-	struct cgfw_rule *all = NULL, *mine;
-	size_t n = 0, m = 0;
+	const union cgfw_rs_elem *e;
+	size_t n, mapped;
 	int err;
 
-	err = cgfw_rules_list(st, &all, &n);
+	err = cgfw_rs_map_live(st, &e, &n, &mapped);
 	if (err)
 		return err;
-	mine = all;
-	for (size_t i = 0; i < n; i++)
-		if (all[i].scope == scope)
-			mine[m++] = all[i];
-	/* The scope is being detached: skip the attached check. */
-	err = 0;
-	if (m) {
-		struct cgfw_cgroup_val v;
-		bool present = bpf_map_lookup_elem(st->cgroups_fd, &scope, &v) == 0;
-
-		if (!present && scope != CGFW_SCOPE_HOST) {
-			memset(&v, 0, sizeof(v));
-			bpf_map_update_elem(st->cgroups_fd, &scope, &v, BPF_NOEXIST);
-		}
-		err = cgfw_rules_update(st, mine, m, false, NULL, NULL);
-		if (!present && scope != CGFW_SCOPE_HOST)
-			bpf_map_delete_elem(st->cgroups_fd, &scope);
-	}
-	free(all);
-	return err < 0 ? err : 0;
+	*ret = e[CGFW_RS_INFO].info.policy;
+	cgfw_rs_unmap(e, mapped);
+	return 0;
 }

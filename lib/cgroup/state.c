@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The cgroup datapath's pinned maps: created on first use by loading the
- * cgroup object once with pinning by name, opened by every later command.
+ * cgroup object once with pinning by name, opened by every later command,
+ * which first makes the registry and the links match the live rule set if
+ * a command died half way (attach.c, cgfw_state_repair).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,44 +21,92 @@
 static int create_maps(struct cgfw_pin *pin, void *arg)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = cgfw_pin_root(pin));
+	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_MMAPABLE);
 	struct cgfw_meta_val meta = { .layout_version = CGFW_LAYOUT_VERSION };
-	_cleanup_close_ int lens_fd = -1, meta_fd = -1;
+	struct cgfw_state *st = arg;
 	struct cgfw_cgroup_bpf *skel;
+	_cleanup_close_ int tmpl = -1;
+	struct rs empty = {};
+	struct rs_scope host = { .def = { CGFW_VERDICT_ALLOW, CGFW_VERDICT_ALLOW }, .used = true };
 	__u32 zero = 0;
 	int err;
 
+	/* The template every rule set's inner map is made like. */
+	tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgfw_rs_tmpl", sizeof(__u32), CGFW_RS_ELEM_SIZE,
+			      CGFW_RS_MIN_ELEMS, &mopts);
+	if (tmpl < 0)
+		return cgfw_seterr(cgfw_runtime_err(-errno), "cannot create the rule set: %s",
+				   strerror(errno));
 	skel = cgfw_cgroup_bpf__open_opts(&opts);
 	if (!skel)
 		return cgfw_seterr(errno, "cannot open the cgroup BPF object: %s", strerror(errno));
-	err = cgfw_cgroup_bpf__load(skel);
+	err = bpf_map__set_inner_map_fd(skel->maps.cgfw_rs, tmpl);
+	if (!err)
+		err = cgfw_cgroup_bpf__load(skel);
 	cgfw_cgroup_bpf__destroy(skel);
 	if (err)
 		return cgfw_seterr(cgfw_runtime_err(err), "cannot create the maps under %s: %s",
 				   cgfw_pin_root(pin), strerror(-err));
-	err = cgfw_pin_get(pin, CGFW_LENS_PIN, &lens_fd);
+	st->pin = pin;
+	err = cgfw_pin_get(pin, CGFW_RS_PIN, &st->rs_fd);
 	if (!err)
-		err = cgfw_pin_get(pin, CGFW_META_PIN, &meta_fd);
+		err = cgfw_pin_get(pin, CGFW_META_PIN, &st->meta_fd);
 	if (err)
 		return cgfw_seterr(err, "maps under %s vanished after creation: %s",
 				   cgfw_pin_root(pin), strerror(-err));
-	/* The lengths list starts empty, slot 1 active. */
-	err = cgfw_slot_init(lens_fd, CGFW_LENS_PIN, sizeof(struct cgfw_lens_val));
+	/* A first, empty rule set: the host scope, allowing everything. */
+	{
+		_cleanup_free_ union cgfw_rs_elem *e = NULL;
+		size_t n = 0;
+		int fd;
+
+		empty.scopes = &host;
+		empty.nscopes = 1;
+		empty.gen = 1;
+		err = cgfw_rs_compile(&empty, NULL, 0, &e, &n);
+		if (err)
+			return err;
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgfw_rs_set", sizeof(__u32),
+				    CGFW_RS_ELEM_SIZE, CGFW_RS_MIN_ELEMS, &mopts);
+		if (fd < 0)
+			return cgfw_seterr(errno, "cannot create the rule set: %s",
+					   strerror(errno));
+		for (__u32 i = 0; i < n && !err; i++)
+			err = bpf_map_update_elem(fd, &i, &e[i], BPF_ANY) < 0 ? -errno : 0;
+		if (!err)
+			err = bpf_map_update_elem(st->rs_fd, &zero, &fd, BPF_ANY) < 0 ? -errno : 0;
+		close(fd);
+		if (err)
+			return cgfw_seterr(err, "cannot install the rule set: %s", strerror(-err));
+	}
+	err = cgfw_clock_hz(&meta.hz);
+	if (!err) {
+		uint64_t j, ns;
+
+		err = cgfw_clock_now(&j, &ns);
+		meta.anchor_j = j;
+		meta.anchor_boot_ns = ns;
+	}
 	if (err)
 		return err;
 	/* Written last: a state without a version is an unfinished one. */
 	meta.created_ns = cgfw_now_realtime();
-	if (bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY) < 0)
+	if (bpf_map_update_elem(st->meta_fd, &zero, &meta, BPF_ANY) < 0)
 		return cgfw_seterr(errno, "cannot write %s: %s", CGFW_META_PIN, strerror(errno));
+	close(st->rs_fd);
+	close(st->meta_fd);
+	st->rs_fd = st->meta_fd = -1;
 	return 0;
 }
 
-static struct cgfw_pin_set pin_set(struct cgfw_state *st, struct cgfw_pin_map maps[8])
+#define NMAPS 6
+
+static struct cgfw_pin_set pin_set(struct cgfw_state *st, struct cgfw_pin_map maps[NMAPS])
 {
-	const struct cgfw_pin_map m[8] = {
-		{ CGFW_RULES_PIN, &st->rules_fd }, { CGFW_PRULES_PIN, &st->prules_fd },
-		{ CGFW_LENS_PIN, &st->lens_fd },   { CGFW_CGROUPS_PIN, &st->cgroups_fd },
-		{ CGFW_SEEN_PIN, &st->seen_fd },   { CGFW_FLOWS_PIN, &st->flows_fd },
-		{ CGFW_STATS_PIN, &st->stats_fd }, { CGFW_META_PIN, &st->meta_fd },
+	const struct cgfw_pin_map m[NMAPS] = {
+		{ CGFW_CGROUPS_PIN, &st->cgroups_fd }, { CGFW_RS_PIN, &st->rs_fd },
+		{ CGFW_SEEN_PIN, &st->seen_fd },       { CGFW_PC_PIN, &st->pc_fd },
+		{ CGFW_FLOWS_PIN, &st->flows_fd },     { CGFW_META_PIN, &st->meta_fd },
 	};
 
 	memcpy(maps, m, sizeof(m));
@@ -64,8 +115,9 @@ static struct cgfw_pin_set pin_set(struct cgfw_state *st, struct cgfw_pin_map ma
 		.meta = CGFW_META_PIN,
 		.version = CGFW_LAYOUT_VERSION,
 		.maps = maps,
-		.nmaps = 8,
+		.nmaps = NMAPS,
 		.create = create_maps,
+		.arg = st,
 	};
 }
 
@@ -75,16 +127,17 @@ static struct cgfw_state *state_new(void)
 
 	if (!st)
 		return NULL;
-	st->rules_fd = st->prules_fd = st->lens_fd = st->cgroups_fd = -1;
-	st->seen_fd = st->flows_fd = st->meta_fd = st->stats_fd = -1;
+	st->cgroups_fd = st->rs_fd = st->seen_fd = st->pc_fd = st->flows_fd = st->meta_fd = -1;
 	return st;
 }
 
 int cgfw_state_open_at(struct cgfw_pin *pin, struct cgfw_state **ret)
 {
-	struct cgfw_pin_map maps[8];
+	struct cgfw_pin_map maps[NMAPS];
 	struct cgfw_pin_set set;
+	struct cgfw_meta_val meta = {};
 	struct cgfw_state *st;
+	__u32 zero = 0;
 	int err;
 
 	st = state_new();
@@ -95,6 +148,17 @@ int cgfw_state_open_at(struct cgfw_pin *pin, struct cgfw_state **ret)
 	err = cgfw_pin_set_open(pin, &set);
 	if (err) {
 		free(st);
+		return err;
+	}
+	if (bpf_map_lookup_elem(st->meta_fd, &zero, &meta) == 0) {
+		st->hz = meta.hz;
+		st->anchor_j = meta.anchor_j;
+		st->anchor_boot_ns = meta.anchor_boot_ns;
+	}
+	st->locked = cgfw_pin_locked(pin);
+	err = cgfw_state_repair(st);
+	if (err) {
+		cgfw_state_close(st);
 		return err;
 	}
 	*ret = st;
@@ -119,7 +183,7 @@ int cgfw_state_open(unsigned flags, struct cgfw_state **ret)
 
 void cgfw_state_close(struct cgfw_state *st)
 {
-	struct cgfw_pin_map maps[8];
+	struct cgfw_pin_map maps[NMAPS];
 	struct cgfw_pin_set set;
 
 	if (!st)
@@ -136,43 +200,14 @@ bool cgfw_state_exists(void)
 	return cgfw_pin_exists(CGFW_META_PIN);
 }
 
-/* ---- the prefix lengths in use ----------------------------------------------------------- */
-
-int cgfw_lens_read(struct cgfw_state *st, struct cgfw_lens_val *ret)
-{
-	return cgfw_slot_read(st->lens_fd, CGFW_LENS_PIN, sizeof(*ret), ret);
-}
-
-static void lens_list(struct cgfw_len_list *list, const __u32 *c, int max, int stride)
-{
-	memset(list, 0, sizeof(*list));
-	for (int l = max - 1; l >= 0; l--) {
-		__u8 kind = (c[0 * stride + l] ? CGFW_LEN_PLAIN_HOST : 0) |
-			    (c[1 * stride + l] ? CGFW_LEN_PORT_HOST : 0) |
-			    (c[2 * stride + l] ? CGFW_LEN_PLAIN_CG : 0) |
-			    (c[3 * stride + l] ? CGFW_LEN_PORT_CG : 0);
-
-		if (kind) {
-			list->len[list->n] = (__u8)l;
-			list->kind[list->n++] = kind;
-		}
-	}
-}
-
-int cgfw_lens_publish(struct cgfw_state *st, struct cgfw_lens_val *v)
-{
-	lens_list(&v->v4, &v->count4[0][0], CGFW_LEN4_MAX, CGFW_LEN4_MAX + 3);
-	lens_list(&v->v6, &v->count6[0][0], CGFW_LEN6_MAX, CGFW_LEN6_MAX + 3);
-	return cgfw_slot_publish(st->lens_fd, CGFW_LENS_PIN, sizeof(*v), v);
-}
-
 /* ---- status --------------------------------------------------------------------------------- */
 
 int cgfw_status_get(struct cgfw_state *st, struct cgfw_status *ret)
 {
 	struct cgfw_meta_val meta = {};
-	struct cgfw_lens_val lens;
 	struct cgfw_status s = {};
+	const union cgfw_rs_elem *e;
+	size_t n, mapped;
 	__u64 *keys = NULL;
 	struct cgfw_cgroup_val *vals = NULL;
 	__u32 k = 0;
@@ -183,34 +218,23 @@ int cgfw_status_get(struct cgfw_state *st, struct cgfw_status *ret)
 		s.layout_version = meta.layout_version;
 		s.created_ns = meta.created_ns;
 	}
-	err = cgfw_lens_read(st, &lens);
+	err = cgfw_rs_map_live(st, &e, &n, &mapped);
 	if (err)
 		return err;
-	for (int l = 0; l < CGFW_LEN4_MAX; l++)
-		for (int c = 0; c < 4; c++)
-			s.rules4 += lens.count4[c][l];
-	for (int l = 0; l < CGFW_LEN6_MAX; l++)
-		for (int c = 0; c < 4; c++)
-			s.rules6 += lens.count6[c][l];
-	s.lens4 = lens.v4.n;
-	s.lens6 = lens.v6.n;
+	s.rules4 = e[CGFW_RS_INFO].info.rules4;
+	s.rules6 = e[CGFW_RS_INFO].info.rules6;
+	s.lens4 = e[CGFW_RS_INFO].info.lens4;
+	s.lens6 = e[CGFW_RS_INFO].info.lens6;
+	cgfw_rs_unmap(e, mapped);
 	err = cgfw_map_dump(st->cgroups_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
 			    (void **)&vals, &s.attachments);
 	if (err)
 		return cgfw_seterr(err, "cannot read %s: %s", CGFW_CGROUPS_PIN, strerror(-err));
 	free(keys);
 	free(vals);
-	for (int d = 0; d < CGFW_DIR_COUNT; d++) {
-		for (int r = 0; r < CGFW_R_COUNT; r++) {
-			uint64_t sum[2] = { 0, 0 };
-
-			if (cgfw_map_percpu_sum(st->stats_fd, (__u32)(d * CGFW_R_COUNT + r), 2,
-						sum))
-				continue;
-			s.packets[d][r] = sum[0];
-			s.bytes[d][r] = sum[1];
-		}
-	}
+	err = cgfw_counters_get(st, s.packets, s.bytes);
+	if (err)
+		return err;
 	*ret = s;
 	return 0;
 }

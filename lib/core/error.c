@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* One error message per thread: the library sets it, the CLI prints it. */
+/*
+ * One error message per thread: the library sets it, the CLI prints it. And
+ * notices: what the library did that the user should hear about (a change a
+ * killed command left, completed), kept until the CLI prints them.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,4 +59,34 @@ int cgfw_seterr(int err, const char *fmt, ...)
 	 * message stays one line that is safe to print. */
 	cgfw_escape(tmp, errbuf, sizeof(errbuf));
 	return err > 0 ? -err : err;
+}
+
+static __thread char notices[8][512];
+static __thread size_t nnotices;
+
+void cgfw_notice(const char *fmt, ...)
+{
+	char tmp[sizeof(notices[0])];
+	va_list ap;
+
+	if (nnotices == CGFW_ARRAY_SIZE(notices))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	/* The same thing said twice is said once. */
+	for (size_t i = 0; i < nnotices; i++)
+		if (!strcmp(notices[i], tmp))
+			return;
+	cgfw_escape(tmp, notices[nnotices++], sizeof(notices[0]));
+}
+
+const char *cgfw_notice_next(void)
+{
+	static __thread size_t taken;
+
+	if (taken < nnotices)
+		return notices[taken++];
+	taken = nnotices = 0;
+	return NULL;
 }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Applying policies. The policy's rules carry the "policy" origin bits, so
- * rules typed by hand are never touched. One apply is one rule batch: every
- * current policy rule is removed and every desired one added in the same
- * merged update, so each map key flips once from its old to its new value,
- * and a failure restores all keys. The applied policy is saved in compiled
- * form (JSON) under cgfw_var_dir() for `cgfw restore` and the OCI hook.
+ * rules typed by hand are never touched. One apply is one change of the
+ * cgroup datapath (cgfw_change_*): every current policy rule removed, every
+ * desired one added, attachments, defaults and detachments, made live by one
+ * switch, so packets meet the old policy or the new one. The applied policy
+ * is saved in compiled form (JSON) under cgfw_var_dir() for `cgfw restore`
+ * and the OCI hook, staged so that it always names the policy in force.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,34 +133,6 @@ out:
 	free(a[1]);
 }
 
-struct defaults_ctx {
-	struct cgfw_state *st;
-	const struct target *t;
-	size_t nt;
-};
-
-static int set_defaults(void *arg)
-{
-	const struct defaults_ctx *dc = arg;
-
-	for (size_t k = 0; k < dc->nt; k++) {
-		const struct target *t = &dc->t[k];
-		struct cgfw_cgroup cg = { .id = t->id };
-		int err;
-
-		snprintf(cg.abs, sizeof(cg.abs), "%s", t->rel);
-		snprintf(cg.rel, sizeof(cg.rel), "%s", t->rel);
-		for (int d = 0; d < CGFW_DIR_COUNT; d++) {
-			err = cgfw_set_default(dc->st, &cg, CGFW_DIR_BIT(d),
-					       t->w->def_set[d] ? t->w->def[d] :
-								  CGFW_VERDICT_ALLOW);
-			if (err)
-				return err;
-		}
-	}
-	return 0;
-}
-
 static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struct cgfw_policy *pol,
 			const struct cgfw_policy *old, bool dry_run, struct cgfw_plan *plan)
 {
@@ -174,7 +147,9 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 	size_t natt = 0;
 	uint64_t *prev_att = NULL, *new_att = NULL;
 	struct cgfw_tc *tc = NULL;
+	struct cgfw_change *ch = NULL;
 	size_t nprev = 0, nnew = 0;
+	uint64_t hash = 0;
 	int err;
 
 	err = cgfw_containers_load(&ct, &nct);
@@ -305,44 +280,37 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 	if (err || dry_run)
 		goto out;
 
-	/* 1. attach what is new (nothing is enforced on them before step 2) */
-	for (size_t k = 0; k < nt; k++) {
+	/*
+	 * One change: attach what is new, swap the policy rules, set the
+	 * defaults, detach what the policy no longer names (unless rules typed
+	 * by hand still use it: then it only goes back to default allow). The
+	 * saved policy is staged first and carried by the rule set's hash, so
+	 * after a kill at any moment the next command knows which one is in
+	 * force (cgfw_store_repair).
+	 */
+	err = cgfw_change_begin(st, &ch);
+	for (size_t k = 0; !err && k < nt; k++) {
 		struct cgfw_cgroup cg = {};
 
 		if (!t[k].attach)
 			continue;
-		cg.id = t[k].id;
-		snprintf(cg.rel, sizeof(cg.rel), "%s", t[k].rel);
 		err = cgfw_cgroup_resolve(NULL, t[k].rel, true, &cg);
 		if (!err && cg.id != t[k].id)
 			err = cgfw_seterr(EAGAIN, "cgroup %s changed while applying", t[k].rel);
 		if (!err)
-			err = cgfw_attach(st, &cg);
-		if (err)
-			goto undo_attach;
+			err = cgfw_change_attach(ch, &cg);
 	}
-	/* 2. the rules, all or nothing, and 3. the default verdicts, switched
-	 * while the old and the new rules are both in place */
-	{
-		struct defaults_ctx dc = { .st = st, .t = t, .nt = nt };
+	if (!err) {
+		int changed = cgfw_change_rules(ch, ops, adds, false, nops);
 
-		err = cgfw_rules_update_mid(st, ops, adds, false, nops, NULL, NULL, set_defaults,
-					    &dc);
+		err = changed < 0 ? changed : 0;
 	}
-	if (err < 0)
-		goto undo_attach;
-	/* 4. interfaces (the plan lines were made above) */
-	if (pol->nifaces || old->nifaces) {
-		/* The TC half, on the same root and under the same lock. */
-		err = cgfw_tc_open_at(pin, &tc);
-		if (!err)
-			err = cgfw_policy_apply_ifaces(tc, pol, old, NULL);
-		if (err)
-			goto out; /* the interface step restores its own previous state */
-	}
-	/* 5. what the policy no longer names: detached, unless rules typed by
-	 * hand still use it; then it only goes back to default allow. */
-	for (size_t i = 0; i < nprev; i++) {
+	for (size_t k = 0; !err && k < nt; k++)
+		for (int d = 0; !err && d < CGFW_DIR_COUNT; d++)
+			err = cgfw_change_default(ch, t[k].id, CGFW_DIR_BIT(d),
+						  t[k].w->def_set[d] ? t[k].w->def[d] :
+								       CGFW_VERDICT_ALLOW);
+	for (size_t i = 0; !err && i < nprev; i++) {
 		bool keep = false, manual = false;
 
 		for (size_t k = 0; k < nt; k++)
@@ -352,32 +320,42 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 		for (size_t k = 0; k < ncur; k++)
 			manual |= cur[k].scope == prev_att[i] &&
 				  cur[k].origin == CGFW_ORIGIN_MANUAL;
-		if (manual) {
-			struct cgfw_cgroup cg = { .id = prev_att[i] };
-
-			cgfw_set_default(st, &cg, CGFW_DIR_BOTH, CGFW_VERDICT_ALLOW);
-		} else {
-			cgfw_detach_id(st, prev_att[i]);
-		}
+		err = manual ? cgfw_change_default(ch, prev_att[i], CGFW_DIR_BOTH,
+						   CGFW_VERDICT_ALLOW) :
+			       cgfw_change_detach(ch, prev_att[i]);
 	}
-	err = cgfw_store_save_policy(pol);
 	if (!err)
-		err = cgfw_store_save_attached(new_att, nnew);
+		err = cgfw_store_stage_policy(pol, new_att, nnew, &hash);
+	if (!err) {
+		cgfw_change_policy(ch, hash);
+		err = cgfw_change_commit(ch);
+		if (err)
+			cgfw_store_discard_policy();
+	}
+	if (err) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
+		err = cgfw_seterr(err, "%s; the previous policy is still in force", msg);
+		goto out;
+	}
+	err = cgfw_store_finish_policy();
+	if (err)
+		goto out;
+	/* Interfaces (the plan lines were made above): the TC half, on the same
+	 * root and under the same lock. */
+	if (pol->nifaces || old->nifaces) {
+		err = cgfw_tc_open_at(pin, &tc);
+		if (!err)
+			err = cgfw_policy_apply_ifaces(tc, pol, old, NULL);
+	}
 	goto out;
 
 nomem:
 	err = cgfw_seterr(ENOMEM, "out of memory");
 	goto out;
-undo_attach: {
-	char msg[1024];
-
-	snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
-	for (size_t k = 0; k < nt; k++)
-		if (t[k].attach && cgfw_ops_attached(st, t[k].id))
-			cgfw_detach_id(st, t[k].id);
-	cgfw_seterr(err, "%s; the previous policy is still in force", msg);
-}
 out:
+	cgfw_change_free(ch);
 	cgfw_tc_close(tc);
 	free(t);
 	free(ct);
@@ -404,8 +382,12 @@ int cgfw_policy_apply(const struct cgfw_policy *pol, bool dry_run, struct cgfw_p
 				    &pin);
 		if (!err)
 			err = cgfw_state_open_at(pin, &st);
-		if (err)
+		if (!err && !dry_run)
+			err = cgfw_store_repair(st);
+		if (err) {
+			cgfw_state_close(st);
 			return err;
+		}
 	}
 	err = cgfw_policy_load_saved(&old);
 	if (!err)

@@ -19,10 +19,18 @@ int cgfw_store_mkdir(const char *sub);
 void cgfw_store_path(const char *name, char *buf, size_t n);
 /* Read VAR/NAME when the var dir and the file are ours; -ENOENT when absent. */
 int cgfw_store_read(const char *name, struct json_t **ret);
-int cgfw_store_save_policy(const struct cgfw_policy *pol);
 /* Cgroup ids a previous apply attached (so a later apply may detach them). */
 int cgfw_store_load_attached(uint64_t **ret, size_t *ret_n);
-int cgfw_store_save_attached(const uint64_t *ids, size_t n);
+/*
+ * An apply's saved policy and attached list, written beside the ones in force
+ * (*.next) until the rule set with @ret_hash is live: then finish renames
+ * them into place; discard removes them. repair does either, by the hash of
+ * the rule set in force, after a command died in between (with a notice).
+ */
+int cgfw_store_stage_policy(const struct cgfw_policy *pol, const uint64_t *ids, size_t n,
+			    uint64_t *ret_hash);
+int cgfw_store_finish_policy(void);
+void cgfw_store_discard_policy(void);
 /* A container's record: VAR/containers/ID.json. */
 void cgfw_store_container_path(const char *id, char *buf, size_t n);
 int cgfw_store_container_save(const char *id, struct json_t *rec);

@@ -106,6 +106,7 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 	struct cgfw_container *ct = NULL;
 	size_t nct = 0;
 	struct cgfw_state *st = NULL;
+	struct cgfw_change *ch = NULL;
 	struct cgfw_rule *rules = NULL;
 	size_t nr = 0;
 	char path[PATH_MAX];
@@ -125,6 +126,8 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 	}
 	cgfw_containers_load(&ct, &nct);
 	err = cgfw_state_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &st);
+	if (!err)
+		err = cgfw_change_begin(st, &ch);
 	if (err)
 		goto out;
 	json_array_foreach(ja, i, v) {
@@ -143,15 +146,17 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		}
 		if (policy_owns(&pol, ct, nct, cg.id))
 			continue;
-		err = cgfw_attach(st, &cg);
+		err = cgfw_change_attach(ch, &cg);
+		if (!err)
+			err = cgfw_change_default(ch, cg.id, CGFW_DIR_BIT(CGFW_DIR_INGRESS),
+						  in && !strcmp(in, "deny") ? CGFW_VERDICT_DENY :
+									      CGFW_VERDICT_ALLOW);
+		if (!err)
+			err = cgfw_change_default(ch, cg.id, CGFW_DIR_BIT(CGFW_DIR_EGRESS),
+						  eg && !strcmp(eg, "deny") ? CGFW_VERDICT_DENY :
+									      CGFW_VERDICT_ALLOW);
 		if (err)
 			goto out;
-		cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_INGRESS),
-				 in && !strcmp(in, "deny") ? CGFW_VERDICT_DENY :
-							     CGFW_VERDICT_ALLOW);
-		cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_EGRESS),
-				 eg && !strcmp(eg, "deny") ? CGFW_VERDICT_DENY :
-							     CGFW_VERDICT_ALLOW);
 	}
 	rules = calloc(json_array_size(jr) + 1, sizeof(*rules));
 	if (!rules) {
@@ -189,10 +194,13 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		r.port_hi = (uint16_t)json_integer_value(json_object_get(v, "port_hi"));
 		rules[nr++] = r;
 	}
-	err = cgfw_rules_update(st, rules, nr, true, NULL, NULL);
-	if (err > 0)
+	err = cgfw_change_rules(ch, rules, NULL, true, nr);
+	if (err >= 0) {
 		plan->rules_added += (size_t)err;
+		err = cgfw_change_commit(ch);
+	}
 out:
+	cgfw_change_free(ch);
 	free(rules);
 	free(ct);
 	cgfw_policy_free(&pol);

@@ -174,6 +174,7 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 	struct cgfw_rule *rules = NULL;
 	char path[PATH_MAX], rec[PATH_MAX + 160];
 	struct cgfw_attachment prev = { .def = { CGFW_VERDICT_ALLOW, CGFW_VERDICT_ALLOW } };
+	struct cgfw_change *ch = NULL;
 	bool was_attached;
 	int err;
 
@@ -205,6 +206,8 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		goto out;
 	}
 	err = cgfw_state_open(CGFW_OPEN_CREATE | CGFW_OPEN_LOCK, &st);
+	if (!err)
+		err = cgfw_store_repair(st);
 	if (err)
 		goto out;
 	{
@@ -224,29 +227,17 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		json_decref(j);
 		err = 0;
 	}
-	err = cgfw_attach(st, &cg);
-	if (err)
-		goto out;
 	rules = calloc(w->nrules + 1, sizeof(*rules));
 	if (!rules) {
 		err = cgfw_seterr(ENOMEM, "out of memory");
-		goto undo;
+		goto out;
 	}
 	for (size_t i = 0; i < w->nrules; i++) {
 		rules[i] = w->rules[i].r;
 		rules[i].scope = cg.id;
 		rules[i].origin = CGFW_ORIGIN_POLICY;
 	}
-	err = cgfw_rules_update(st, rules, w->nrules, true, NULL, NULL);
-	if (err < 0)
-		goto undo;
-	for (int d = 0; d < CGFW_DIR_COUNT; d++) {
-		err = cgfw_set_default(st, &cg, CGFW_DIR_BIT(d),
-				       w->def_set[d] ? w->def[d] : CGFW_VERDICT_ALLOW);
-		if (err)
-			goto undo;
-	}
-	/* The record is what poststop undoes. */
+	/* The record is what poststop undoes: written before anything is enforced. */
 	{
 		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:b, s:i, s:i}", "id", id, "workload",
 				      name, "cgroup", cg.rel, "cgroup_id", (json_int_t)cg.id,
@@ -258,17 +249,30 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		json_decref(j);
 	}
 	if (err)
-		goto undo;
-	goto out;
-undo: {
-	char msg[1024];
+		goto out;
+	/* Attachment, rules and defaults: one change, live before the process runs. */
+	err = cgfw_change_begin(st, &ch);
+	if (!err)
+		err = cgfw_change_attach(ch, &cg);
+	if (!err) {
+		int changed = cgfw_change_rules(ch, rules, NULL, true, w->nrules);
 
-	snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
-	if (!was_attached)
-		cgfw_detach_id(st, cg.id);
-	cgfw_seterr(err, "container %s: %s", id, msg);
-}
+		err = changed < 0 ? changed : 0;
+	}
+	for (int d = 0; !err && d < CGFW_DIR_COUNT; d++)
+		err = cgfw_change_default(ch, cg.id, CGFW_DIR_BIT(d),
+					  w->def_set[d] ? w->def[d] : CGFW_VERDICT_ALLOW);
+	if (!err)
+		err = cgfw_change_commit(ch);
+	if (err) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", cgfw_errmsg());
+		unlink(rec);
+		cgfw_seterr(err, "container %s: %s", id, msg);
+	}
 out:
+	cgfw_change_free(ch);
 	free(rules);
 	cgfw_state_close(st);
 	cgfw_policy_free(&pol);
@@ -284,7 +288,7 @@ out:
 static int undo_on_shared(struct cgfw_state *st, uint64_t cgid, int prev_in, int prev_eg)
 {
 	struct cgfw_rule *all = NULL;
-	struct cgfw_cgroup cg = { .id = cgid };
+	struct cgfw_change *ch = NULL;
 	struct cgfw_policy pol;
 	size_t n = 0, m = 0;
 	bool owned = false;
@@ -296,14 +300,26 @@ static int undo_on_shared(struct cgfw_state *st, uint64_t cgid, int prev_in, int
 	for (size_t i = 0; i < n; i++)
 		if (all[i].scope == cgid && all[i].origin == CGFW_ORIGIN_POLICY)
 			all[m++] = all[i];
-	err = cgfw_rules_update(st, all, m, false, NULL, NULL);
+	err = cgfw_change_begin(st, &ch);
+	if (!err) {
+		int changed = cgfw_change_rules(ch, all, NULL, false, m);
+
+		err = changed < 0 ? changed : 0;
+	}
+	if (!err)
+		err = cgfw_change_default(ch, cgid, CGFW_DIR_BIT(CGFW_DIR_INGRESS),
+					  prev_in == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY :
+									 CGFW_VERDICT_ALLOW);
+	if (!err)
+		err = cgfw_change_default(ch, cgid, CGFW_DIR_BIT(CGFW_DIR_EGRESS),
+					  prev_eg == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY :
+									 CGFW_VERDICT_ALLOW);
+	if (!err)
+		err = cgfw_change_commit(ch);
+	cgfw_change_free(ch);
 	free(all);
 	if (err < 0)
 		return err;
-	cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_INGRESS),
-			 prev_in == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW);
-	cgfw_set_default(st, &cg, CGFW_DIR_BIT(CGFW_DIR_EGRESS),
-			 prev_eg == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW);
 	if (cgfw_policy_load_saved(&pol) < 0)
 		return 0;
 	owned = cgfw_policy_workload_of(&pol, cgid) != NULL;

@@ -95,20 +95,137 @@ int cgfw_policy_load_saved(struct cgfw_policy *ret)
 	return err;
 }
 
-int cgfw_store_save_policy(const struct cgfw_policy *pol)
+/* ---- the applied policy, staged --------------------------------------------------------------- */
+
+/*
+ * A policy apply writes the new policy.json and attached.json beside the old
+ * ones (.next), commits the cgroup datapath with the policy's hash in its rule
+ * set, then renames them into place. Whoever finds .next files later
+ * (cgfw_store_repair) compares hashes: the rule set in force has the new
+ * hash, so the apply went through and the renames are finished; or it does
+ * not, and they are removed. So the saved policy is always the one in force.
+ */
+static uint64_t policy_hash(json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (!text)
+		return 1;
+	for (const char *c = text; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	free(text);
+	return h ? h : 1;
+}
+
+static json_t *attached_json(const uint64_t *ids, size_t n)
+{
+	json_t *j = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(j, json_integer((json_int_t)ids[i]));
+	return j;
+}
+
+int cgfw_store_stage_policy(const struct cgfw_policy *pol, const uint64_t *ids, size_t n,
+			    uint64_t *ret_hash)
 {
 	char path[PATH_MAX];
-	json_t *j;
+	json_t *j, *a;
 	int err;
 
 	err = cgfw_store_mkdir(NULL);
 	if (err)
 		return err;
 	j = cgfw_policy_to_json(pol);
-	cgfw_store_path("policy.json", path, sizeof(path));
-	err = cgfw_write_json_file(path, j);
+	a = attached_json(ids, n);
+	/* The attached list is part of what the hash says is in force. */
+	json_object_set(j, "_attached", a);
+	*ret_hash = policy_hash(j);
+	json_object_del(j, "_attached");
+	cgfw_store_path("attached.json.next", path, sizeof(path));
+	err = cgfw_write_json_file(path, a);
+	if (!err) {
+		cgfw_store_path("policy.json.next", path, sizeof(path));
+		err = cgfw_write_json_file(path, j);
+	}
 	json_decref(j);
+	json_decref(a);
+	if (err)
+		cgfw_store_discard_policy();
 	return err;
+}
+
+int cgfw_store_finish_policy(void)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	/* attached.json first: policy.json.next is the mark of an unfinished apply. */
+	cgfw_store_path("attached.json.next", from, sizeof(from));
+	cgfw_store_path("attached.json", to, sizeof(to));
+	if (rename(from, to) < 0 && errno != ENOENT)
+		return cgfw_seterr(errno, "cannot save %s: %s", to, strerror(errno));
+	cgfw_store_path("policy.json.next", from, sizeof(from));
+	cgfw_store_path("policy.json", to, sizeof(to));
+	if (rename(from, to) < 0)
+		return cgfw_seterr(errno, "cannot save %s: %s", to, strerror(errno));
+	return 0;
+}
+
+void cgfw_store_discard_policy(void)
+{
+	char path[PATH_MAX];
+
+	cgfw_store_path("policy.json.next", path, sizeof(path));
+	unlink(path);
+	cgfw_store_path("attached.json.next", path, sizeof(path));
+	unlink(path);
+}
+
+int cgfw_store_repair(struct cgfw_state *st)
+{
+	json_t *j = NULL, *a = NULL;
+	uint64_t live = 0, staged;
+	int err;
+
+	err = cgfw_store_read("policy.json.next", &j);
+	if (err == -ENOENT) {
+		if (cgfw_store_read("attached.json.next", &a) == 0) {
+			/* Left by an apply that died before writing the policy: stale. */
+			json_decref(a);
+			cgfw_store_discard_policy();
+		}
+		return 0;
+	}
+	if (err) {
+		/* Damaged (cut short when the command died): it never went live. */
+		cgfw_store_discard_policy();
+		cgfw_notice("an interrupted policy apply left a damaged file; the policy in force "
+			    "is the previous one");
+		return 0;
+	}
+	/* attached.json.next is renamed first: when it is gone, attached.json is it. */
+	if (cgfw_store_read("attached.json.next", &a) < 0 &&
+	    cgfw_store_read("attached.json", &a) < 0)
+		a = json_array();
+	json_object_set(j, "_attached", a);
+	staged = policy_hash(j);
+	json_decref(j);
+	json_decref(a);
+	err = cgfw_rules_policy(st, &live);
+	if (err)
+		return err;
+	if (live == staged) {
+		err = cgfw_store_finish_policy();
+		if (!err)
+			cgfw_notice(
+				"an interrupted policy apply was completed: the new policy is in "
+				"force and saved");
+		return err;
+	}
+	cgfw_store_discard_policy();
+	cgfw_notice("an interrupted policy apply was rolled back: the previous policy is in force");
+	return 0;
 }
 
 int cgfw_store_load_attached(uint64_t **ret, size_t *ret_n)
@@ -145,22 +262,6 @@ int cgfw_store_load_attached(uint64_t **ret, size_t *ret_n)
 	*ret = TAKE_PTR(ids);
 	*ret_n = n;
 	return 0;
-}
-
-int cgfw_store_save_attached(const uint64_t *ids, size_t n)
-{
-	char path[PATH_MAX];
-	json_t *j = json_array();
-	int err;
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(j, json_integer((json_int_t)ids[i]));
-	cgfw_store_path("attached.json", path, sizeof(path));
-	err = cgfw_store_mkdir(NULL);
-	if (!err)
-		err = cgfw_write_json_file(path, j);
-	json_decref(j);
-	return err;
 }
 
 /* ---- container records (written by the OCI hook) ------------------------------------- */

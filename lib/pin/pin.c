@@ -31,7 +31,9 @@
 struct cgfw_pin {
 	char root[PATH_MAX];
 	unsigned flags;
-	int dir_fd; /* the root directory; flock()ed when locked */
+	int dir_fd;	/* the root directory; flock()ed when locked */
+	int lock;	/* LOCK_EX, LOCK_SH or 0 */
+	int saved_lock; /* what cgfw_pin_lock_restore() goes back to */
 };
 
 static bool is_bpffs(const char *path)
@@ -204,6 +206,7 @@ int cgfw_pin_open(unsigned flags, struct cgfw_pin **ret)
 			err = cgfw_seterr(errno, "cannot lock %s: %s", p->root, strerror(errno));
 			goto fail;
 		}
+		p->lock = op;
 	}
 	snprintf(links, sizeof(links), "%s/" CGFW_LINKS_DIR, p->root);
 	if (create && mkdirat(p->dir_fd, CGFW_LINKS_DIR, 0700) < 0 && errno != EEXIST) {
@@ -234,6 +237,30 @@ const char *cgfw_pin_root(const struct cgfw_pin *p)
 bool cgfw_pin_can_create(const struct cgfw_pin *p)
 {
 	return p->flags & CGFW_OPEN_CREATE;
+}
+
+bool cgfw_pin_locked(const struct cgfw_pin *p)
+{
+	return p->lock == LOCK_EX;
+}
+
+int cgfw_pin_lock_upgrade(struct cgfw_pin *p)
+{
+	p->saved_lock = p->lock;
+	if (p->lock == LOCK_EX)
+		return 0;
+	if (flock(p->dir_fd, LOCK_EX) < 0)
+		return cgfw_seterr(errno, "cannot lock %s: %s", p->root, strerror(errno));
+	p->lock = LOCK_EX;
+	return 0;
+}
+
+void cgfw_pin_lock_restore(struct cgfw_pin *p)
+{
+	if (p->saved_lock == p->lock)
+		return;
+	flock(p->dir_fd, p->saved_lock ? p->saved_lock : LOCK_UN);
+	p->lock = p->saved_lock;
 }
 
 bool cgfw_pin_exists(const char *name)

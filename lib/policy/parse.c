@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include <cgfw/rule_map.h>
+#include <cgfw/ruleset_map.h>
 
 #include <cgfw/policy.h>
 

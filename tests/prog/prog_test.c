@@ -5,7 +5,7 @@
  * Table-driven, after Katran's packet fixtures: each case sets the rules and
  * the cgroup's defaults, then runs its steps in order; each step is a packet
  * (described, built by tests/lib/pkt.c), a direction, the verdict the program must
- * return (1 pass, 0 drop) and the reason it must count in cgfw_stats. Steps
+ * return (1 pass, 0 drop) and the reason it must count in cgfw_pc. Steps
  * within a case share the flow table, so "egress first, then its reply" is
  * two steps.
  *
@@ -37,9 +37,9 @@
 #include <bpf/libbpf.h>
 #include <check.h>
 
-#include <cgfw/cgroup_map.h>
 #include <cgfw/flow_map.h>
 #include <cgfw/meta_map.h>
+#include <cgfw/seen_map.h>
 
 #include <cgfw/cgroup.h>
 #include <cgfw/ops.h>
@@ -773,19 +773,25 @@ static const struct test_case cases[] = {
 
 static char root[PATH_MAX];
 static struct cgfw_state *st;
+static struct cgfw_cgroup_prog *cgprog;
 static struct cgfw_cgroup_bpf *skel;
-static int cgroups_fd = -1;
 static int ncpu;
 
+/* Attach @id (a scope only: no directory, no links) with these defaults. */
 static void set_cgroup(uint64_t id, uint8_t def_in, uint8_t def_out)
 {
-	struct cgfw_cgroup_val v = {};
+	struct cgfw_cgroup cg = { .id = id };
+	struct cgfw_change *c = NULL;
 
-	v.def[CGFW_DIR_INGRESS] = def_in;
-	v.def[CGFW_DIR_EGRESS] = def_out;
-	snprintf(v.path, sizeof(v.path), "cgfw-prog-test/%llx", (unsigned long long)id);
-	ck_assert_msg(bpf_map_update_elem(cgroups_fd, &id, &v, BPF_ANY) == 0, "cgfw_cgroups: %s",
-		      strerror(errno));
+	snprintf(cg.rel, sizeof(cg.rel), "cgfw-prog-test/%llx", (unsigned long long)id);
+	ck_assert_msg(cgfw_change_begin(st, &c) == 0, "%s", cgfw_errmsg());
+	ck_assert_msg(cgfw_change_attach(c, &cg) == 0, "%s", cgfw_errmsg());
+	ck_assert_msg(cgfw_change_default(c, id, CGFW_DIR_BIT(CGFW_DIR_INGRESS), def_in) == 0, "%s",
+		      cgfw_errmsg());
+	ck_assert_msg(cgfw_change_default(c, id, CGFW_DIR_BIT(CGFW_DIR_EGRESS), def_out) == 0, "%s",
+		      cgfw_errmsg());
+	ck_assert_msg(cgfw_change_commit(c) == 0, "%s", cgfw_errmsg());
+	cgfw_change_free(c);
 }
 
 static void clear_map(int fd, size_t key_size)
@@ -839,20 +845,24 @@ static void add_rules(const struct rule_spec *specs, size_t max)
 			      cgfw_errmsg());
 }
 
-/* Packets and bytes per (direction, reason), summed over CPUs. */
+/* Packets and bytes per (direction, reason), summed over CPUs (both cgfw_pc entries). */
 static void read_stats(struct cgfw_stat_val out[CGFW_DIR_COUNT * CGFW_R_COUNT])
 {
-	struct cgfw_stat_val per[ncpu];
-	int fd = bpf_map__fd(skel->maps.cgfw_stats);
+	struct cgfw_pc_val *per = calloc((size_t)ncpu, sizeof(*per));
+	int fd = bpf_map__fd(skel->maps.cgfw_pc);
 
-	for (__u32 k = 0; k < CGFW_DIR_COUNT * CGFW_R_COUNT; k++) {
-		ck_assert_int_eq(bpf_map_lookup_elem(fd, &k, per), 0);
+	ck_assert_ptr_nonnull(per);
+	for (int k = 0; k < CGFW_DIR_COUNT * CGFW_R_COUNT; k++)
 		out[k].packets = out[k].bytes = 0;
-		for (int c = 0; c < ncpu; c++) {
-			out[k].packets += per[c].packets;
-			out[k].bytes += per[c].bytes;
-		}
+	for (__u32 e = 0; e < 2; e++) {
+		ck_assert_int_eq(bpf_map_lookup_elem(fd, &e, per), 0);
+		for (int k = 0; k < CGFW_DIR_COUNT * CGFW_R_COUNT; k++)
+			for (int c = 0; c < ncpu; c++) {
+				out[k].packets += per[c].stats[k].packets;
+				out[k].bytes += per[c].stats[k].bytes;
+			}
 	}
+	free(per);
 }
 
 /* Run one frame through the program of @dir; returns its verdict. */
@@ -1010,8 +1020,6 @@ END_TEST
 
 static int setup_state(void)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	char path[PATH_MAX + 32];
 	int err;
 
 	snprintf(root, sizeof(root), "/sys/fs/bpf/cgfw-test-%d-prog-cgroup_skb", (int)getpid());
@@ -1023,26 +1031,25 @@ static int setup_state(void)
 		fprintf(stderr, "cgfw_prog_test: %s\n", cgfw_errmsg());
 		return err;
 	}
-	opts.pin_root_path = root;
-	skel = cgfw_cgroup_bpf__open_opts(&opts);
-	if (!skel) {
-		fprintf(stderr, "cgfw_prog_test: cannot open the cgroup object: %s\n",
-			strerror(errno));
-		return -errno;
+	/* The program instance of CGID, in its slot, on the pinned maps. */
+	{
+		struct cgfw_cgroup cg = { .id = CGID, .rel = "cgfw-prog-test/cgid" };
+		struct cgfw_change *c = NULL;
+
+		err = cgfw_change_begin(st, &c);
+		if (!err)
+			err = cgfw_change_attach(c, &cg);
+		if (!err)
+			err = cgfw_change_commit(c);
+		cgfw_change_free(c);
 	}
-	skel->rodata->cgfw_cgid = CGID;
-	err = cgfw_cgroup_bpf__load(skel);
+	if (!err)
+		err = cgfw_cgroup_prog_load(st, CGID, &cgprog);
 	if (err) {
-		fprintf(stderr, "cgfw_prog_test: cannot load the cgroup object: %s\n",
-			strerror(-err));
+		fprintf(stderr, "cgfw_prog_test: %s\n", cgfw_errmsg());
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/%s", root, CGFW_CGROUPS_PIN);
-	cgroups_fd = bpf_obj_get(path);
-	if (cgroups_fd < 0) {
-		fprintf(stderr, "cgfw_prog_test: %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
+	skel = cgprog->skel;
 	ncpu = libbpf_num_possible_cpus();
 	return ncpu > 0 ? 0 : -EIO;
 }
@@ -1055,9 +1062,7 @@ static void setup_cgroups(void)
 
 static void teardown_state(void)
 {
-	cgfw_cgroup_bpf__destroy(skel);
-	if (cgroups_fd >= 0)
-		close(cgroups_fd);
+	cgfw_cgroup_prog_free(cgprog);
 	cgfw_state_close(st);
 	if (root[0] && cgfw_reset() < 0)
 		fprintf(stderr, "cgfw_prog_test: cleanup: %s\n", cgfw_errmsg());

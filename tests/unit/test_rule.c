@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Rule encoding into map keys and values (lib/rule.c) and the precedence the
- * datapath applies (include/cgfw/verdict.h).
+ * Rule sets (lib/cgroup/ruleset.c): applying rules to a set in memory, and
+ * compiling it into what the datapath reads, checked by running the
+ * datapath's own match code (bpf/include/cgfw_rules.h) against a naive
+ * evaluation of the documented precedence over the same rules. And the
+ * precedence itself (include/cgfw/verdict.h).
  */
 #include <errno.h>
+#include <stdlib.h>
 
-#include <cgfw/rule_map.h>
 #include <cgfw/verdict.h>
 
+#include "../../lib/cgroup/internal.h"
 #include "unit.h"
 
 #define IN  CGFW_DIR_BIT(CGFW_DIR_INGRESS)
@@ -18,11 +22,13 @@
 #define POLICY_ALLOW CGFW_ACT_ALLOW_BIT(CGFW_ORIGIN_POLICY)
 #define POLICY_DENY  CGFW_ACT_DENY_BIT(CGFW_ORIGIN_POLICY)
 
+#define CG 42 /* the cgroup of the tests, in slot 1 */
+
 static struct cgfw_rule mkrule(const char *pfx, uint8_t proto, uint16_t lo, uint16_t hi,
 			       uint8_t dirs, uint8_t action, uint8_t origin)
 {
 	struct cgfw_rule r = {
-		.scope = 42,
+		.scope = CG,
 		.proto = proto,
 		.port_lo = lo,
 		.port_hi = hi,
@@ -35,361 +41,398 @@ static struct cgfw_rule mkrule(const char *pfx, uint8_t proto, uint16_t lo, uint
 	return r;
 }
 
-/* ---- keys ----------------------------------------------------------------- */
-
-START_TEST(test_key_fields_and_padding)
+/* A set with the host scope and cgroup CG in slot 1. */
+static void rs_init(struct rs *rs)
 {
-	struct cgfw_rule r = mkrule("198.51.100.0/24", CGFW_PROTO_TCP, 80, 80, IN, CGFW_ALLOW,
-				    CGFW_ORIGIN_MANUAL);
-	struct cgfw_rule_key k;
-	uint8_t zero[16] = {};
+	memset(rs, 0, sizeof(*rs));
+	ck_assert_int_eq(cgfw_rs_scope_set(rs, 0, CGFW_SCOPE_HOST), 0);
+	ck_assert_int_eq(cgfw_rs_scope_set(rs, 1, CG), 0);
+}
 
-	memset(&k, 0xee, sizeof(k)); /* garbage that must not survive */
-	r.scope = 0x1122334455667788ull;
-	cgfw_rule_key(&r, &k);
-	ck_assert_uint_eq(k.scope, 0x1122334455667788ull);
-	ck_assert_int_eq(k.family, CGFW_FAMILY_INET);
-	ck_assert_int_eq(k.prefixlen, 24);
-	ck_assert_int_eq(k.proto, CGFW_PROTO_TCP);
-	ck_assert_mem_eq(k.pad, zero, sizeof(k.pad));
-	ck_assert_int_eq(k.addr[0], 198);
-	ck_assert_int_eq(k.addr[1], 51);
-	ck_assert_int_eq(k.addr[2], 100);
-	ck_assert_mem_eq(k.addr + 3, zero, 13);
+/* ---- applying -------------------------------------------------------------------------- */
+
+START_TEST(test_apply_merges_bits_of_one_key)
+{
+	struct cgfw_rule r[3] = {
+		mkrule("203.0.113.7/24", 0, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL),
+		mkrule("203.0.113.0/24", 0, 0, 0, IN, CGFW_ALLOW, CGFW_ORIGIN_POLICY),
+		mkrule("203.0.113.0/24", 0, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL),
+	};
+	struct rs rs;
+
+	rs_init(&rs);
+	/* The third is the first again: it changes nothing. */
+	ck_assert_int_eq(cgfw_rs_apply(&rs, r, NULL, true, 3), 2);
+	ck_assert_uint_eq(rs.nrules, 1);
+	ck_assert_uint_eq(rs.rules[0].slot, 1);
+	ck_assert_uint_eq(rs.rules[0].len, 24);
+	/* Host bits cleared. */
+	ck_assert_uint_eq(rs.rules[0].addr[3], 0);
+	ck_assert_uint_eq(rs.rules[0].act[CGFW_DIR_EGRESS], MANUAL_DENY);
+	ck_assert_uint_eq(rs.rules[0].act[CGFW_DIR_INGRESS], POLICY_ALLOW);
+	/* Removing one origin's bits leaves the other's. */
+	ck_assert_int_eq(cgfw_rs_apply(&rs, &r[1], NULL, false, 1), 1);
+	ck_assert_uint_eq(rs.nrules, 1);
+	ck_assert_uint_eq(rs.rules[0].act[CGFW_DIR_INGRESS], 0);
+	/* And the last bits gone, the rule is gone. */
+	ck_assert_int_eq(cgfw_rs_apply(&rs, &r[0], NULL, false, 1), 1);
+	ck_assert_uint_eq(rs.nrules, 0);
+	/* Removing what is not there changes nothing. */
+	ck_assert_int_eq(cgfw_rs_apply(&rs, &r[0], NULL, false, 1), 0);
+	cgfw_rs_free(&rs);
 }
 END_TEST
 
-START_TEST(test_key_masks_unnormalised_input)
+START_TEST(test_apply_ops_in_order)
 {
-	/* Rules built in code may carry host bits: the key never does. */
-	struct cgfw_rule r = mkrule("10.0.0.0/8", 0, 0, 0, IN, CGFW_DENY, CGFW_ORIGIN_MANUAL);
-	struct cgfw_rule_key k, k2;
-	uint8_t want[16] = { 10 };
+	struct cgfw_rule r[2] = {
+		mkrule("2001:db8::/32", CGFW_PROTO_TCP, 443, 443, OUT, CGFW_ALLOW,
+		       CGFW_ORIGIN_POLICY),
+		mkrule("2001:db8::/32", CGFW_PROTO_TCP, 443, 443, OUT, CGFW_ALLOW,
+		       CGFW_ORIGIN_POLICY),
+	};
+	bool adds[2] = { false, true };
+	struct rs rs;
 
-	r.pfx.addr[1] = 1;
-	r.pfx.addr[2] = 2;
-	r.pfx.addr[3] = 3;
-	r.pfx.addr[9] = 0x99; /* past the IPv4 address */
-	cgfw_rule_key(&r, &k);
-	ck_assert_mem_eq(k.addr, want, 16);
-
-	/* Same prefix, different host bits: the same key, byte for byte. */
-	r.pfx.addr[3] = 77;
-	memset(&k2, 0x11, sizeof(k2));
-	cgfw_rule_key(&r, &k2);
-	ck_assert_mem_eq(&k, &k2, sizeof(k));
+	rs_init(&rs);
+	ck_assert_int_eq(cgfw_rs_apply(&rs, r, NULL, true, 1), 1);
+	/* Remove, then add the same rule: a swap in one batch keeps it. */
+	ck_assert_int_eq(cgfw_rs_apply(&rs, r, adds, false, 2), 2);
+	ck_assert_uint_eq(rs.nrules, 1);
+	ck_assert_uint_eq(rs.rules[0].lo, 443);
+	ck_assert_uint_eq(rs.rules[0].hi, 443);
+	/* ICMP and a protocol without ports cover every port. */
+	r[0] = mkrule("198.51.100.0/24", CGFW_PROTO_ICMP, 0, 0, IN, CGFW_DENY, CGFW_ORIGIN_MANUAL);
+	r[1] = mkrule("198.51.100.0/24", CGFW_PROTO_UDP, 0, 0, IN, CGFW_DENY, CGFW_ORIGIN_MANUAL);
+	ck_assert_int_eq(cgfw_rs_apply(&rs, r, NULL, true, 2), 2);
+	for (size_t i = 0; i < rs.nrules; i++)
+		if (rs.rules[i].family == CGFW_FAMILY_INET) {
+			ck_assert_uint_eq(rs.rules[i].lo, 0);
+			ck_assert_uint_eq(rs.rules[i].hi, 65535);
+		}
+	cgfw_rs_free(&rs);
 }
 END_TEST
 
-START_TEST(test_key_ipv6)
+START_TEST(test_apply_refuses_and_changes_nothing)
 {
-	struct cgfw_rule r = mkrule("2001:db8:abcd::/33", CGFW_PROTO_UDP, 53, 53, OUT, CGFW_ALLOW,
-				    CGFW_ORIGIN_POLICY);
-	struct cgfw_rule_key k;
-	uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x80 };
+	struct cgfw_rule r[CGFW_PORT_ENTRIES + 1];
+	struct rs rs;
 
-	r.pfx.addr[15] = 1; /* host bit in the input */
-	cgfw_rule_key(&r, &k);
-	ck_assert_int_eq(k.family, CGFW_FAMILY_INET6);
-	ck_assert_int_eq(k.prefixlen, 33);
-	ck_assert_int_eq(k.proto, CGFW_PROTO_UDP);
-	ck_assert_mem_eq(k.addr, want, 16);
+	rs_init(&rs);
+	for (int i = 0; i <= CGFW_PORT_ENTRIES; i++)
+		r[i] = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, (uint16_t)(100 + i),
+			      (uint16_t)(100 + i), OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL);
+	ck_assert_int_eq(cgfw_rs_apply(&rs, r, NULL, true, CGFW_PORT_ENTRIES), CGFW_PORT_ENTRIES);
+	ck_assert_int_eq(cgfw_rs_apply(&rs, &r[CGFW_PORT_ENTRIES], NULL, true, 1), -EINVAL);
+	ck_assert_errmsg_has("192.0.2.0/24");
+	ck_assert_uint_eq(rs.nrules, CGFW_PORT_ENTRIES);
+	/* A cgroup that is not attached has no scope. */
+	r[0].scope = 7;
+	ck_assert_int_eq(cgfw_rs_apply(&rs, r, NULL, true, 1), -EINVAL);
+	ck_assert_errmsg_has("7");
+	ck_assert_uint_eq(rs.nrules, CGFW_PORT_ENTRIES);
+	cgfw_rs_free(&rs);
 }
 END_TEST
 
-START_TEST(test_key_ignores_action_dir_origin_ports)
+START_TEST(test_scope_drop_takes_rules)
 {
-	/* Everything that lives in the value stays out of the key. */
-	struct cgfw_rule a =
-		mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 80, 80, IN, CGFW_ALLOW, CGFW_ORIGIN_MANUAL);
-	struct cgfw_rule b = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 1000, 2000, OUT, CGFW_DENY,
-				    CGFW_ORIGIN_POLICY);
-	struct cgfw_rule_key ka, kb;
+	struct cgfw_rule r[2] = {
+		mkrule("192.0.2.1/32", 0, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL),
+		mkrule("192.0.2.2/32", 0, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL),
+	};
+	struct rs rs;
 
-	cgfw_rule_key(&a, &ka);
-	cgfw_rule_key(&b, &kb);
-	ck_assert_mem_eq(&ka, &kb, sizeof(ka));
-	b.proto = CGFW_PROTO_UDP;
-	cgfw_rule_key(&b, &kb);
-	ck_assert(memcmp(&ka, &kb, sizeof(ka)) != 0);
-	b.proto = CGFW_PROTO_TCP;
-	b.scope = CGFW_SCOPE_HOST;
-	cgfw_rule_key(&b, &kb);
-	ck_assert(memcmp(&ka, &kb, sizeof(ka)) != 0);
+	rs_init(&rs);
+	r[1].scope = CGFW_SCOPE_HOST;
+	ck_assert_int_eq(cgfw_rs_apply(&rs, r, NULL, true, 2), 2);
+	ck_assert_int_eq(cgfw_rs_slot(&rs, CG), 1);
+	cgfw_rs_scope_drop(&rs, 1);
+	ck_assert_int_eq(cgfw_rs_slot(&rs, CG), -ENOENT);
+	ck_assert_uint_eq(rs.nrules, 1);
+	ck_assert_uint_eq(rs.rules[0].slot, 0);
+	cgfw_rs_free(&rs);
 }
 END_TEST
 
-/* ---- plain values ------------------------------------------------------- */
+/* ---- compiling, against the naive precedence ------------------------------------------------ */
 
-START_TEST(test_val_add_per_direction)
+/* The documented precedence, by brute force over a rule list. */
+static void naive(const struct rs *rs, uint32_t slot, const struct cgfw_rs_pkt *p,
+		  const uint8_t addr[16], struct cgfw_match *ret)
 {
-	struct cgfw_rule_val v = {};
-	struct cgfw_rule r = mkrule("192.0.2.1", 0, 0, 0, IN, CGFW_ALLOW, CGFW_ORIGIN_MANUAL);
+	struct cgfw_match m = {};
 
-	ck_assert(cgfw_rule_val_apply(&v, &r, true));
-	ck_assert_int_eq(v.act[CGFW_DIR_INGRESS], MANUAL_ALLOW);
-	ck_assert_int_eq(v.act[CGFW_DIR_EGRESS], 0);
-	/* Adding it again changes nothing. */
-	ck_assert(!cgfw_rule_val_apply(&v, &r, true));
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct cgfw_rs_rule *r = &rs->rules[i];
+		uint8_t masked[16];
+		uint32_t key;
 
-	r.dirs = OUT;
-	r.action = CGFW_DENY;
-	ck_assert(cgfw_rule_val_apply(&v, &r, true));
-	ck_assert_int_eq(v.act[CGFW_DIR_INGRESS], MANUAL_ALLOW);
-	ck_assert_int_eq(v.act[CGFW_DIR_EGRESS], MANUAL_DENY);
-
-	r.dirs = CGFW_DIR_BOTH;
-	ck_assert(cgfw_rule_val_apply(&v, &r, true)); /* adds deny on ingress */
-	ck_assert_int_eq(v.act[CGFW_DIR_INGRESS], MANUAL_ALLOW | MANUAL_DENY);
-	ck_assert_int_eq(v.act[CGFW_DIR_EGRESS], MANUAL_DENY);
-	ck_assert_int_eq(v.pad[0], 0);
-	ck_assert_int_eq(v.pad[1], 0);
-	ck_assert(!cgfw_rule_val_empty(&v));
-}
-END_TEST
-
-START_TEST(test_val_origins_independent)
-{
-	struct cgfw_rule_val v = {};
-	struct cgfw_rule man =
-		mkrule("192.0.2.1", 0, 0, 0, CGFW_DIR_BOTH, CGFW_DENY, CGFW_ORIGIN_MANUAL);
-	struct cgfw_rule pol = man;
-
-	pol.origin = CGFW_ORIGIN_POLICY;
-	ck_assert(cgfw_rule_val_apply(&v, &man, true));
-	ck_assert(cgfw_rule_val_apply(&v, &pol, true)); /* same rule, other origin */
-	ck_assert_int_eq(v.act[0], MANUAL_DENY | POLICY_DENY);
-	ck_assert_int_eq(v.act[1], MANUAL_DENY | POLICY_DENY);
-
-	/* Removing the policy's copy leaves the hand-typed one in force. */
-	ck_assert(cgfw_rule_val_apply(&v, &pol, false));
-	ck_assert_int_eq(v.act[0], MANUAL_DENY);
-	ck_assert_int_eq(v.act[1], MANUAL_DENY);
-	ck_assert(!cgfw_rule_val_apply(&v, &pol, false)); /* already gone */
-	ck_assert(!cgfw_rule_val_empty(&v));
-
-	ck_assert(cgfw_rule_val_apply(&v, &man, false));
-	ck_assert(cgfw_rule_val_empty(&v));
-}
-END_TEST
-
-START_TEST(test_val_remove_one_direction)
-{
-	struct cgfw_rule_val v = {};
-	struct cgfw_rule r =
-		mkrule("192.0.2.1", 0, 0, 0, CGFW_DIR_BOTH, CGFW_ALLOW, CGFW_ORIGIN_POLICY);
-
-	cgfw_rule_val_apply(&v, &r, true);
-	r.dirs = IN;
-	ck_assert(cgfw_rule_val_apply(&v, &r, false));
-	ck_assert_int_eq(v.act[CGFW_DIR_INGRESS], 0);
-	ck_assert_int_eq(v.act[CGFW_DIR_EGRESS], POLICY_ALLOW);
-	/* Removing a deny that was never there: no change. */
-	r.action = CGFW_DENY;
-	r.dirs = CGFW_DIR_BOTH;
-	ck_assert(!cgfw_rule_val_apply(&v, &r, false));
-	ck_assert_int_eq(v.act[CGFW_DIR_EGRESS], POLICY_ALLOW);
-}
-END_TEST
-
-/* ---- port values -------------------------------------------------------- */
-
-static int used_entries(const struct cgfw_port_rule_val *v)
-{
-	int n = 0;
-
-	for (int i = 0; i < CGFW_PORT_ENTRIES; i++)
-		n += v->e[i].act[0] || v->e[i].act[1];
-	return n;
-}
-
-static const struct cgfw_port_entry *find_range(const struct cgfw_port_rule_val *v, uint16_t lo,
-						uint16_t hi)
-{
-	for (int i = 0; i < CGFW_PORT_ENTRIES; i++)
-		if ((v->e[i].act[0] || v->e[i].act[1]) && v->e[i].lo == lo && v->e[i].hi == hi)
-			return &v->e[i];
-	return NULL;
-}
-
-START_TEST(test_port_same_range_merges)
-{
-	struct cgfw_port_rule_val v = {};
-	struct cgfw_rule r = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 443, 443, OUT, CGFW_ALLOW,
-				    CGFW_ORIGIN_MANUAL);
-	const struct cgfw_port_entry *e;
-	bool changed = false;
-
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert(changed);
-	r.action = CGFW_DENY;
-	r.dirs = IN;
-	r.origin = CGFW_ORIGIN_POLICY;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert(changed);
-	ck_assert_int_eq(used_entries(&v), 1);
-	e = find_range(&v, 443, 443);
-	ck_assert_ptr_nonnull(e);
-	ck_assert_int_eq(e->act[CGFW_DIR_EGRESS], MANUAL_ALLOW);
-	ck_assert_int_eq(e->act[CGFW_DIR_INGRESS], POLICY_DENY);
-	ck_assert_int_eq(e->pad[0] | e->pad[1], 0);
-
-	/* Again: no change. */
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert(!changed);
-}
-END_TEST
-
-START_TEST(test_port_distinct_ranges_take_entries)
-{
-	struct cgfw_port_rule_val v = {}, before;
-	struct cgfw_rule r =
-		mkrule("192.0.2.0/24", CGFW_PROTO_UDP, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL);
-	bool changed;
-
-	/* Overlapping but not equal ranges are distinct entries. */
-	for (int i = 0; i < CGFW_PORT_ENTRIES; i++) {
-		r.port_lo = (uint16_t)(1000 + i);
-		r.port_hi = 2000;
-		changed = false;
-		ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-		ck_assert(changed);
-		ck_assert_int_eq(used_entries(&v), i + 1);
-	}
-	for (int i = 0; i < CGFW_PORT_ENTRIES; i++)
-		ck_assert_ptr_nonnull(find_range(&v, (uint16_t)(1000 + i), 2000));
-
-	/* The 9th distinct range does not fit, and the value is left alone. */
-	before = v;
-	r.port_lo = r.port_hi = 53;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), -ENOSPC);
-	ck_assert_mem_eq(&v, &before, sizeof(v));
-
-	/* A range already present still merges when full. */
-	r.port_lo = 1003;
-	r.port_hi = 2000;
-	r.action = CGFW_ALLOW;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert(changed);
-	ck_assert_int_eq(find_range(&v, 1003, 2000)->act[CGFW_DIR_EGRESS],
-			 MANUAL_DENY | MANUAL_ALLOW);
-
-	/* Removing a range that is not there: no change, no error, even when full. */
-	r.port_lo = r.port_hi = 53;
-	changed = true;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, false, &changed), 0);
-	ck_assert(!changed);
-}
-END_TEST
-
-START_TEST(test_port_remove_last_bit_frees_entry)
-{
-	struct cgfw_port_rule_val v = {};
-	struct cgfw_rule r = mkrule("192.0.2.0/24", CGFW_PROTO_TCP, 0, 0, CGFW_DIR_BOTH, CGFW_DENY,
-				    CGFW_ORIGIN_MANUAL);
-	struct cgfw_port_entry zero = {};
-	bool changed;
-
-	for (int i = 0; i < CGFW_PORT_ENTRIES; i++) {
-		r.port_lo = r.port_hi = (uint16_t)(10 + i);
-		ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	}
-	/* Remove port 13 in one direction: the entry stays. */
-	r.port_lo = r.port_hi = 13;
-	r.dirs = IN;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, false, &changed), 0);
-	ck_assert(changed);
-	ck_assert_int_eq(used_entries(&v), CGFW_PORT_ENTRIES);
-	/* And in the other: the entry is freed, wholly zeroed. */
-	r.dirs = OUT;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, false, &changed), 0);
-	ck_assert(changed);
-	ck_assert_int_eq(used_entries(&v), CGFW_PORT_ENTRIES - 1);
-	ck_assert_ptr_null(find_range(&v, 13, 13));
-	{
-		int zeroed = 0;
-
-		for (int i = 0; i < CGFW_PORT_ENTRIES; i++)
-			zeroed += !memcmp(&v.e[i], &zero, sizeof(zero));
-		ck_assert_int_eq(zeroed, 1);
-	}
-	/* The freed entry takes a new range. */
-	r.port_lo = 5000;
-	r.port_hi = 5100;
-	r.dirs = CGFW_DIR_BOTH;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert_ptr_nonnull(find_range(&v, 5000, 5100));
-	ck_assert(!cgfw_port_val_empty(&v));
-
-	/* Remove everything: the value is empty. */
-	for (int i = 0; i < CGFW_PORT_ENTRIES; i++) {
-		if (10 + i == 13)
+		if ((r->slot != 0 && r->slot != slot) || r->family != p->family || !r->act[p->dir])
 			continue;
-		r.port_lo = r.port_hi = (uint16_t)(10 + i);
-		ck_assert_int_eq(cgfw_port_val_apply(&v, &r, false, &changed), 0);
-		ck_assert(changed);
+		cgfw_mask(r->family, r->len, addr, masked);
+		if (memcmp(masked, r->addr, 16))
+			continue;
+		if (r->proto && (r->proto != p->proto || p->port < r->lo || p->port > r->hi))
+			continue;
+		key = (((uint32_t)r->len << 1) | (r->proto ? 1 : 0)) + 1;
+		if (key > m.key) {
+			m.key = key;
+			m.act = 0;
+		}
+		if (key == m.key)
+			m.act |= r->act[p->dir];
 	}
-	r.port_lo = 5000;
-	r.port_hi = 5100;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, false, &changed), 0);
-	ck_assert(cgfw_port_val_empty(&v));
-	{
-		struct cgfw_port_rule_val empty = {};
+	*ret = m;
+}
 
-		ck_assert_mem_eq(&v, &empty, sizeof(v));
+static uint64_t rnd_state;
+
+static uint32_t rnd(void)
+{
+	rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(rnd_state >> 33);
+}
+
+/* An address near the rules' (so prefixes nest and overlap). */
+static void rnd_addr(int fam, uint8_t a[16])
+{
+	memset(a, 0, 16);
+	if (fam == CGFW_FAMILY_INET) {
+		/* 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and their neighbours */
+		static const uint8_t nets[3][3] = { { 192, 0, 2 },
+						    { 198, 51, 100 },
+						    { 203, 0, 113 } };
+		const uint8_t *n = nets[rnd() % 3];
+
+		a[0] = n[0];
+		a[1] = n[1];
+		a[2] = (uint8_t)(n[2] ^ (rnd() % 4 == 0 ? rnd() % 8 : 0));
+		a[3] = (uint8_t)(rnd() % 4 ? rnd() % 16 : rnd());
+	} else {
+		a[0] = 0x20;
+		a[1] = 0x01;
+		a[2] = 0x0d;
+		a[3] = 0xb8;
+		a[4] = (uint8_t)(rnd() % 3);
+		a[15] = (uint8_t)(rnd() % 16);
+		if (rnd() % 2)
+			a[8] = (uint8_t)rnd();
+	}
+}
+
+static void rnd_rule(struct cgfw_rule *r)
+{
+	static const uint8_t protos[] = { 0, 0, CGFW_PROTO_TCP, CGFW_PROTO_UDP, CGFW_PROTO_ICMP };
+	int fam = rnd() % 3 ? CGFW_FAMILY_INET : CGFW_FAMILY_INET6;
+	uint16_t lo;
+
+	memset(r, 0, sizeof(*r));
+	r->scope = rnd() % 3 ? CG : CGFW_SCOPE_HOST;
+	r->pfx.family = (uint8_t)fam;
+	rnd_addr(fam, r->pfx.addr);
+	r->pfx.len = (uint8_t)(fam == CGFW_FAMILY_INET ? 8 + rnd() % 25 : 16 + rnd() % 113);
+	r->proto = protos[rnd() % CGFW_ARRAY_SIZE(protos)];
+	if (r->proto == CGFW_PROTO_TCP || r->proto == CGFW_PROTO_UDP) {
+		lo = (uint16_t)(rnd() % 100);
+		r->port_lo = lo;
+		r->port_hi = (uint16_t)(lo + rnd() % 20);
+	}
+	r->dirs = (uint8_t)(1 + rnd() % 3);
+	r->action = rnd() % 2 ? CGFW_DENY : CGFW_ALLOW;
+	r->origin = (uint8_t)(rnd() % CGFW_ORIGIN_COUNT);
+}
+
+static void rnd_pkt(struct cgfw_rs_pkt *p, uint8_t addr[16])
+{
+	static const uint8_t protos[] = { 0, CGFW_PROTO_TCP, CGFW_PROTO_UDP, CGFW_PROTO_ICMP };
+
+	memset(p, 0, sizeof(*p));
+	p->family = rnd() % 3 ? CGFW_FAMILY_INET : CGFW_FAMILY_INET6;
+	p->dir = (uint8_t)(rnd() % 2);
+	p->proto = protos[rnd() % CGFW_ARRAY_SIZE(protos)];
+	p->port = p->proto == CGFW_PROTO_TCP || p->proto == CGFW_PROTO_UDP ?
+			  (uint16_t)(rnd() % 130) :
+			  0;
+	rnd_addr(p->family, addr);
+	if (p->family == CGFW_FAMILY_INET) {
+		p->addr4 = (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
+			   (uint32_t)addr[2] << 8 | addr[3];
+	} else {
+		for (int i = 0; i < 8; i++) {
+			p->hi = p->hi << 8 | addr[i];
+			p->lo = p->lo << 8 | addr[8 + i];
+		}
+	}
+}
+
+/* Compile @rs and check @npkts random packets of both scopes against naive(). */
+static void check_against_naive(const struct rs *rs, const union cgfw_rs_elem *old, size_t nold,
+				int npkts, union cgfw_rs_elem **ret, size_t *ret_n)
+{
+	union cgfw_rs_elem *e = NULL;
+	size_t n = 0;
+
+	ck_assert_msg(cgfw_rs_compile(rs, old, nold, &e, &n) == 0, "%s", cgfw_errmsg());
+	ck_assert_uint_eq(e[CGFW_RS_HDR].hdr.magic, CGFW_RS_MAGIC);
+	ck_assert_uint_eq(e[CGFW_RS_HDR].hdr.nrules, rs->nrules);
+	for (int i = 0; i < npkts; i++) {
+		struct cgfw_rs_pkt p;
+		struct cgfw_match got, want;
+		uint8_t addr[16];
+		uint32_t slot = rnd() % 2;
+
+		rnd_pkt(&p, addr);
+		cgfw_rs_match(e, n, slot, &p, &got);
+		naive(rs, slot, &p, addr, &want);
+		ck_assert_msg(got.key == want.key && got.act == want.act,
+			      "packet %d (family %u dir %u proto %u port %u, slot %u): key %u act "
+			      "%#x, the precedence says key %u act %#x",
+			      i, p.family, p.dir, p.proto, p.port, slot, got.key, got.act, want.key,
+			      want.act);
+	}
+	if (ret) {
+		*ret = e;
+		*ret_n = n;
+	} else {
+		free(e);
+	}
+}
+
+START_TEST(test_compile_matches_precedence)
+{
+	/* Rule sets of growing size; each nests, overlaps and mixes protocols. */
+	static const size_t sizes[] = { 0, 1, 2, 5, 20, 100, 600 };
+
+	rnd_state = 0x5eed + (uint64_t)_i;
+	for (size_t k = 0; k < CGFW_ARRAY_SIZE(sizes); k++) {
+		struct rs rs;
+		size_t n = 0;
+
+		rs_init(&rs);
+		while (n < sizes[k]) {
+			struct cgfw_rule r;
+
+			union cgfw_rs_elem *e = NULL;
+			size_t ne;
+
+			rnd_rule(&r);
+			/* A rule refused for too many port ranges changes nothing: skip it. */
+			if (cgfw_rs_apply(&rs, &r, NULL, true, 1) < 0)
+				continue;
+			/* Nor may more than CGFW_RS_MAX_PORTS protocol rules cover one prefix. */
+			if (cgfw_rs_compile(&rs, NULL, 0, &e, &ne) < 0) {
+				ck_assert_int_ge(cgfw_rs_apply(&rs, &r, NULL, false, 1), 0);
+				continue;
+			}
+			free(e);
+			n++;
+		}
+		check_against_naive(&rs, NULL, 0, 3000, NULL, NULL);
+		cgfw_rs_free(&rs);
 	}
 }
 END_TEST
 
-START_TEST(test_port_icmp_and_portless_cover_all)
+START_TEST(test_compile_reuses_unchanged_blocks)
 {
-	struct cgfw_port_rule_val v = {};
-	struct cgfw_rule r =
-		mkrule("2001:db8::/32", CGFW_PROTO_ICMP, 0, 0, IN, CGFW_ALLOW, CGFW_ORIGIN_MANUAL);
-	bool changed;
+	union cgfw_rs_elem *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	struct rs rs;
+	struct cgfw_rule r;
 
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert_ptr_nonnull(find_range(&v, 0, 65535));
-	/* ICMP has no ports: whatever the rule carries, it covers 0-65535. */
-	r.port_lo = r.port_hi = 7;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert(!changed);
-	ck_assert_int_eq(used_entries(&v), 1);
+	rnd_state = 77;
+	rs_init(&rs);
+	for (int i = 0; i < 300; i++) {
+		rnd_rule(&r);
+		cgfw_rs_apply(&rs, &r, NULL, true, 1);
+	}
+	check_against_naive(&rs, NULL, 0, 2000, &a, &na);
+	/* A change to the cgroup's scope alone: the host scope's block is copied. */
+	r = mkrule("203.0.113.64/26", 0, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL);
+	ck_assert_int_ge(cgfw_rs_apply(&rs, &r, NULL, true, 1), 0);
+	check_against_naive(&rs, a, na, 2000, &b, &nb);
+	{
+		const struct cgfw_rs_scope *ha = &a[CGFW_RS_SCOPE(0)].scope,
+					   *hb = &b[CGFW_RS_SCOPE(0)].scope;
 
-	/* tcp without ports: every port, including 0 (a later fragment). */
-	memset(&v, 0, sizeof(v));
-	r.proto = CGFW_PROTO_TCP;
-	r.port_lo = r.port_hi = 0;
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, true, &changed), 0);
-	ck_assert(changed);
-	ck_assert_ptr_nonnull(find_range(&v, 0, 65535));
-	ck_assert(cgfw_port_match(0, 65535, 0));
-	/* ...and removing the same portless rule frees it again. */
-	ck_assert_int_eq(cgfw_port_val_apply(&v, &r, false, &changed), 0);
-	ck_assert(changed);
-	ck_assert(cgfw_port_val_empty(&v));
+		ck_assert_uint_eq(ha->len, hb->len);
+		ck_assert(!memcmp(&a[ha->img], &b[hb->img], ha->len * sizeof(*a)));
+	}
+	free(a);
+	free(b);
+	cgfw_rs_free(&rs);
+}
+END_TEST
+
+START_TEST(test_compile_shares_decisions)
+{
+	struct rs rs;
+	union cgfw_rs_elem *e = NULL;
+	size_t n = 0;
+
+	rs_init(&rs);
+	/* 1000 host addresses with the same rule: one decision record. */
+	for (int i = 0; i < 1000; i++) {
+		struct cgfw_rule r =
+			mkrule("198.51.100.0/32", 0, 0, 0, OUT, CGFW_DENY, CGFW_ORIGIN_MANUAL);
+
+		r.pfx.addr[2] = (uint8_t)(i / 256);
+		r.pfx.addr[3] = (uint8_t)i;
+		ck_assert_int_eq(cgfw_rs_apply(&rs, &r, NULL, true, 1), 1);
+	}
+	ck_assert_int_eq(cgfw_rs_compile(&rs, NULL, 0, &e, &n), 0);
+	ck_assert_uint_eq(e[CGFW_RS_SCOPE(1)].scope.ndec, 1);
+	ck_assert_uint_eq(e[CGFW_RS_SCOPE(1)].scope.nrules, 1000);
+	ck_assert_uint_eq(e[CGFW_RS_INFO].info.rules4, 1000);
+	ck_assert_uint_eq(e[CGFW_RS_INFO].info.lens4, 1);
+	ck_assert_uint_eq(e[CGFW_RS_SCOPE(0)].scope.flags & CGFW_RS_S_RULES, 0);
+	free(e);
+	cgfw_rs_free(&rs);
+}
+END_TEST
+
+START_TEST(test_compile_refuses_too_many_covering_port_rules)
+{
+	struct rs rs;
+	union cgfw_rs_elem *e = NULL;
+	size_t n = 0;
+	char pfx[32];
+
+	rs_init(&rs);
+	/* 5 nested prefixes with 8 port ranges each: 40 cover the innermost. */
+	for (int len = 8; len <= 24; len += 4)
+		for (int p = 0; p < CGFW_PORT_ENTRIES; p++) {
+			struct cgfw_rule r;
+
+			snprintf(pfx, sizeof(pfx), "203.0.113.0/%d", len);
+			r = mkrule(pfx, CGFW_PROTO_TCP, (uint16_t)(p + 1), (uint16_t)(p + 1), OUT,
+				   CGFW_DENY, CGFW_ORIGIN_MANUAL);
+			ck_assert_int_eq(cgfw_rs_apply(&rs, &r, NULL, true, 1), 1);
+		}
+	ck_assert_int_eq(cgfw_rs_compile(&rs, NULL, 0, &e, &n), -EINVAL);
+	ck_assert_errmsg_has("203.0.113.0/24");
+	cgfw_rs_free(&rs);
 }
 END_TEST
 
 Suite *rule_suite(void)
 {
 	Suite *s = suite_create("rule");
-	TCase *tk = tcase_create("keys"), *tv = tcase_create("values"), *tp = tcase_create("ports");
+	TCase *ta = tcase_create("apply"), *tc = tcase_create("compile");
 
-	tcase_add_test(tk, test_key_fields_and_padding);
-	tcase_add_test(tk, test_key_masks_unnormalised_input);
-	tcase_add_test(tk, test_key_ipv6);
-	tcase_add_test(tk, test_key_ignores_action_dir_origin_ports);
-	tcase_add_test(tv, test_val_add_per_direction);
-	tcase_add_test(tv, test_val_origins_independent);
-	tcase_add_test(tv, test_val_remove_one_direction);
-	tcase_add_test(tp, test_port_same_range_merges);
-	tcase_add_test(tp, test_port_distinct_ranges_take_entries);
-	tcase_add_test(tp, test_port_remove_last_bit_frees_entry);
-	tcase_add_test(tp, test_port_icmp_and_portless_cover_all);
-	suite_add_tcase(s, tk);
-	suite_add_tcase(s, tv);
-	suite_add_tcase(s, tp);
+	tcase_add_test(ta, test_apply_merges_bits_of_one_key);
+	tcase_add_test(ta, test_apply_ops_in_order);
+	tcase_add_test(ta, test_apply_refuses_and_changes_nothing);
+	tcase_add_test(ta, test_scope_drop_takes_rules);
+	tcase_add_loop_test(tc, test_compile_matches_precedence, 0, 4);
+	tcase_add_test(tc, test_compile_reuses_unchanged_blocks);
+	tcase_add_test(tc, test_compile_shares_decisions);
+	tcase_add_test(tc, test_compile_refuses_too_many_covering_port_rules);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, ta);
+	suite_add_tcase(s, tc);
 	return s;
 }
 

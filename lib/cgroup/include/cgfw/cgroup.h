@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * cgfw cgroup: the cgroup datapath's driver. Its pinned maps, attaching the
- * cgroup_skb programs to cgroups, rule encoding and rule batches, the seen
+ * cgfw cgroup: the cgroup datapath's driver. Its pinned maps, the rule set
+ * and changes to it, attaching the cgroup_skb programs to cgroups, the seen
  * addresses, status and the JSON forms of its objects. Conventions as in
  * core.h.
  */
@@ -56,51 +56,73 @@ int cgfw_attachment_get(struct cgfw_state *st, uint64_t id, struct cgfw_attachme
 const char *cgfw_attachment_name(const struct cgfw_attachment *att, size_t n, uint64_t id,
 				 char *buf, size_t len);
 
-/* ---- rules --------------------------------------------------------------------------- */
-
-struct cgfw_rule_key;
-struct cgfw_rule_val;
-struct cgfw_port_rule_val;
-
-/* Map key of a rule (either map). */
-void cgfw_rule_key(const struct cgfw_rule *r, struct cgfw_rule_key *ret);
-/* Add or remove a rule's bits in a map value. Returns whether the value changed. */
-bool cgfw_rule_val_apply(struct cgfw_rule_val *v, const struct cgfw_rule *r, bool add);
-/* -ENOSPC when all port entries of the value are taken. */
-int cgfw_port_val_apply(struct cgfw_port_rule_val *v, const struct cgfw_rule *r, bool add,
-			bool *ret_changed);
-bool cgfw_rule_val_empty(const struct cgfw_rule_val *v);
-bool cgfw_port_val_empty(const struct cgfw_port_rule_val *v);
+/* ---- changes ---------------------------------------------------------------------------- */
 
 /*
- * Apply a batch of rules atomically with respect to failure: either every
- * rule is added (or removed) or the maps are left as they were.
- * progress: called now and then with (done, total), may be NULL.
- * Returns the number of rules that changed something.
+ * A change to the cgroup datapath: attachments, detachments, defaults and
+ * rules, all made live by one atomic switch of the rule set at commit, so
+ * packets see the old state or the new one, never a part, and a command
+ * killed at any moment leaves one of the two (the next command finishes
+ * linking or unlinking programs and says so on stderr, cgfw_notices()).
+ * Nothing is enforced before the commit; a change that is freed without a
+ * commit leaves no trace.
+ */
+struct cgfw_change;
+
+int cgfw_change_begin(struct cgfw_state *st, struct cgfw_change **ret);
+void cgfw_change_free(struct cgfw_change *c);
+static inline void cgfw_change_freep(struct cgfw_change **c)
+{
+	cgfw_change_free(*c);
+}
+#define _cleanup_change_ _cleanup_(cgfw_change_freep)
+/*
+ * Attach @cg (default allow both ways; an attached cgroup keeps what it has).
+ * With @cg->abs empty, only its scope is made and no programs are linked: for
+ * callers that run the programs themselves (tests, cgfw_cgroup_prog_load).
+ */
+int cgfw_change_attach(struct cgfw_change *c, const struct cgfw_cgroup *cg);
+/* Detach cgroup @id: its scope and rules go; -EINVAL if it is not attached. */
+int cgfw_change_detach(struct cgfw_change *c, uint64_t id);
+int cgfw_change_default(struct cgfw_change *c, uint64_t id, uint8_t dirs, uint8_t verdict);
+/*
+ * Add or remove rules: adds[i] says which for rules[i] (adds NULL: add_all).
+ * Rules of one key apply in array order. Returns the number of rules that
+ * changed something, or -EINVAL naming the rule (a scope that is not
+ * attached, too many port ranges).
+ */
+int cgfw_change_rules(struct cgfw_change *c, const struct cgfw_rule *rules, const bool *adds,
+		      bool add_all, size_t n);
+/* The hash of the saved policy the new state enforces (0: none). */
+void cgfw_change_policy(struct cgfw_change *c, uint64_t hash);
+/* Make it live. On failure nothing changed. */
+int cgfw_change_commit(struct cgfw_change *c);
+
+/* ---- rules --------------------------------------------------------------------------- */
+
+/*
+ * Shorthands for a change of rules alone. progress: called with (done,
+ * total), may be NULL. Return the number of rules that changed something.
  */
 int cgfw_rules_update(struct cgfw_state *st, const struct cgfw_rule *rules, size_t n, bool add,
 		      cgfw_progress_fn progress, void *arg);
-/*
- * The same with an operation per rule: adds[i] says whether rules[i] is added
- * or removed (adds NULL: add_all for every rule). Rules of one key apply in
- * array order, so "remove the old set, add the new one" swaps each key in one
- * map update.
- */
 int cgfw_rules_update_ops(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
 			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg);
-/*
- * And with a switch of the caller's (mid), run after the new keys are written
- * and before the emptied ones are deleted: packets meet old+new rules under
- * either setting, never a rule set missing a rule both versions share. A
- * failing mid rolls the rules back.
- */
-int cgfw_rules_update_mid(struct cgfw_state *st, const struct cgfw_rule *rules, const bool *adds,
-			  bool add_all, size_t n, cgfw_progress_fn progress, void *arg,
-			  int (*mid)(void *), void *mid_arg);
-/* Every rule, in key order of the maps; scope 0 first. */
+/* Every rule in force, sorted by scope, then prefix; scope 0 first. */
 int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n);
-/* Remove every rule of one scope (used by detach). */
-int cgfw_rules_flush_scope(struct cgfw_state *st, uint64_t scope);
+/* The policy hash of the rule set in force (cgfw_change_policy). */
+int cgfw_rules_policy(struct cgfw_state *st, uint64_t *ret);
+
+/* ---- programs ------------------------------------------------------------------------- */
+
+/* One attached cgroup's programs, loaded but not attached (tests, `cgfw explain`). */
+struct cgfw_cgroup_prog {
+	void *skel;
+	int ingress_fd, egress_fd;
+};
+
+int cgfw_cgroup_prog_load(struct cgfw_state *st, uint64_t cgid, struct cgfw_cgroup_prog **ret);
+void cgfw_cgroup_prog_free(struct cgfw_cgroup_prog *p);
 
 /* ---- seen addresses ---------------------------------------------------------------------- */
 

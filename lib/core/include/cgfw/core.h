@@ -76,6 +76,10 @@ const char *cgfw_errmsg(void);
  */
 int cgfw_seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cgfw_clearerr(void);
+/* Something done that the user should hear of (printed by the CLI on stderr). */
+void cgfw_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The notices in order, each once, then NULL (and the list is empty again). */
+const char *cgfw_notice_next(void);
 /*
  * The kernel refusing something (a program, a map) with -EINVAL is a runtime
  * failure, never the user's bad input: the exit status must say so.

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <cgfw/core.h>
+#include <cgfw/cgroup.h>
 #include <cgfw/policy.h>
 
 /* ---- the records store ------------------------------------------------------------ */
@@ -29,6 +30,12 @@ struct cgfw_container {
 int cgfw_containers_load(struct cgfw_container **ret, size_t *ret_n);
 /* The applied policy (an empty one if none was applied). */
 int cgfw_policy_load_saved(struct cgfw_policy *ret);
+/*
+ * Finish or undo what a policy apply killed part way left in the store, by
+ * the rule set in force (run after opening the state; says what it did with
+ * cgfw_notice). A command holding the state's lock calls it.
+ */
+int cgfw_store_repair(struct cgfw_state *st);
 
 /* ---- policies ------------------------------------------------------------------------ */
 

@@ -39,6 +39,14 @@ static inline void cgfw_pin_closep(struct cgfw_pin **p)
 
 const char *cgfw_pin_root(const struct cgfw_pin *p);
 bool cgfw_pin_can_create(const struct cgfw_pin *p);
+/* Does @p hold the exclusive lock? */
+bool cgfw_pin_locked(const struct cgfw_pin *p);
+/*
+ * Take the exclusive lock for a while (a reader that must repair what a
+ * killed command left), and give it back: back to the shared lock, or none.
+ */
+int cgfw_pin_lock_upgrade(struct cgfw_pin *p);
+void cgfw_pin_lock_restore(struct cgfw_pin *p);
 /* Does @name exist under the state root? (Without opening or locking it.) */
 bool cgfw_pin_exists(const char *name);
 /* "ROOT/NAME" */

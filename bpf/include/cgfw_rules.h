@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What the rules of the cgroup datapath's rule set (ruleset_map.h) say about
+ * a packet. Header only, and the same code compiles in user space, where
+ * the library runs it over a rule set it built (tests, `cgfw explain`).
+ *
+ * The includer says how to reach element @idx of the rule set:
+ *   CGFW_RS_CTX_T          the type of the first argument (default void *)
+ *   CGFW_RS_ELEM(ctx, idx) a const union cgfw_rs_elem *, NULL when out of range
+ * In a BPF program the default is the inner ARRAY map of cgfw_rs.
+ *
+ * The precedence (README, "Precedence"): the longest matching prefix
+ * decides, over the host-wide scope and the cgroup's own together; at equal
+ * length a rule with a protocol beats one without; ties merge their action
+ * bits and deny wins. A match is kept as one number, (length << 1 | has a
+ * protocol) + 1, so "longer, then protocol" is "larger".
+ */
+#ifndef CGFW_BPF_RULES_H
+#define CGFW_BPF_RULES_H
+
+#include <cgfw/ruleset_map.h>
+#include <cgfw/verdict.h>
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((__always_inline__))
+#endif
+
+#ifndef CGFW_RS_CTX_T
+#define CGFW_RS_CTX_T void *
+#endif
+
+#ifndef CGFW_RS_ELEM
+#ifdef __bpf__
+static __always_inline const union cgfw_rs_elem *cgfw_rs_elem_(void *map, __u32 idx)
+{
+	return bpf_map_lookup_elem(map, &idx);
+}
+#define CGFW_RS_ELEM(ctx, idx) cgfw_rs_elem_((ctx), (idx))
+#else
+#error "define CGFW_RS_ELEM(ctx, idx) before including cgfw_rules.h"
+#endif
+#endif
+
+#define CGFW_LPM_CTX_T		CGFW_RS_CTX_T
+#define CGFW_LPM_ELEM(ctx, idx) ((const struct cgfw_lpm_elem *)CGFW_RS_ELEM((ctx), (idx)))
+#include "cgfw_lpm.h"
+
+static __always_inline void cgfw_match_add(struct cgfw_match *m, __u32 key, __u8 act, int host)
+{
+	if (!act || key < m->key)
+		return;
+	if (key > m->key) {
+		m->key = key;
+		m->act = 0;
+		m->slot_host = m->slot_cg = 0;
+	}
+	m->act |= act;
+	if (host)
+		m->slot_host = 1;
+	else
+		m->slot_cg = 1;
+}
+
+/*
+ * Add what scope @sc says about @p to @m: the decision of the longest of its
+ * prefixes that contains the address (the image's value), then its plain
+ * rule and its protocol rules for the packet's direction.
+ */
+static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc,
+						const struct cgfw_rs_pkt *p, int host,
+						struct cgfw_match *m)
+{
+	const union cgfw_rs_elem *e;
+	const struct cgfw_rs_dec *d;
+	__u32 v, dir = p->dir & 1, n, at;
+
+	if (!(sc->flags & CGFW_RS_S_RULES))
+		return;
+	if (p->family == CGFW_FAMILY_INET)
+		v = cgfw_lpm_lookup4(ctx, sc->img, sc->rb, p->addr4);
+	else
+		v = cgfw_lpm_lookup6(ctx, sc->img, sc->rb, p->hi, p->lo);
+	if (!v || v > sc->ndec)
+		return;
+	e = CGFW_RS_ELEM(ctx, sc->img + sc->dec + v - 1);
+	if (!e)
+		return;
+	d = &e->dec;
+	if (d->plain_len[dir] != CGFW_RS_NOLEN)
+		cgfw_match_add(m, ((__u32)d->plain_len[dir] << 1) + 1, d->plain_act[dir], host);
+	if (!p->proto)
+		return;
+	n = d->nports;
+	at = sc->img + d->ports;
+	/* Longest first: once an entry cannot reach the best key, none after it can. */
+	for (__u32 i = 0; i < CGFW_RS_MAX_PORTS; i++) {
+		const struct cgfw_rs_port *pe;
+
+		if (i >= n)
+			break;
+		e = CGFW_RS_ELEM(ctx, at + i / CGFW_RS_PORTS_PER_ELEM);
+		if (!e)
+			break;
+		pe = &e->port[i % CGFW_RS_PORTS_PER_ELEM];
+		if ((((__u32)pe->len << 1) | 1) + 1 < m->key)
+			break;
+		if (pe->proto == p->proto && cgfw_port_match(pe->lo, pe->hi, p->port))
+			cgfw_match_add(m, (((__u32)pe->len << 1) | 1) + 1, pe->act[dir], host);
+	}
+}
+
+#endif /* CGFW_BPF_RULES_H */
