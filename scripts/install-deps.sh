@@ -10,7 +10,9 @@ libbpf-dev libelf-dev zlib1g-dev libcgroup-dev bpftool
 check libjansson-dev libyaml-dev libmnl-dev
 iproute2 util-linux procps netcat-openbsd socat python3
 runc podman busybox-static
-iptables nftables gnuplot-nox"
+iptables nftables gnuplot-nox
+mandoc bash-completion man-db systemd dpkg-dev lintian
+qemu-system-x86"
 
 missing=""
 for p in $PKGS; do
