@@ -159,19 +159,51 @@ int cmd_default(struct ctx *c)
 	if (!err && !cgfw_state_exists())
 		err = cgfw_seterr(EINVAL, "cgroup %s is not attached; run 'cgfw attach %s' first",
 				  opt_str(c, O_CGROUP), opt_str(c, O_CGROUP));
+	if (!err && opt_set(c, O_AUDIT) && opt_set(c, O_ENFORCE))
+		err = cli_usage(c, "--audit and --enforce exclude each other");
 	if (!err)
 		err = cli_open(c);
-	if (!err)
+	if (!err && !(opt_set(c, O_AUDIT) || opt_set(c, O_ENFORCE))) {
 		err = cgfw_set_default(c->st, &cg, opt_dirs(c), verdict);
+	} else if (!err) {
+		/* The default and the mode: one change, so no packet sees a mix. */
+		struct cgfw_attachment a;
+		_cleanup_change_ struct cgfw_change *ch = NULL;
+
+		if (cgfw_attachment_get(c->st, cg.id, &a) < 0)
+			err = cgfw_seterr(EINVAL,
+					  "cgroup %s is not attached; run 'cgfw attach %s' first",
+					  cgfw_cgroup_name(&cg), cgfw_cgroup_name(&cg));
+		if (!err)
+			err = cgfw_change_begin(c->st, &ch);
+		if (!err)
+			err = cgfw_change_default(ch, cg.id, opt_dirs(c), verdict);
+		if (!err)
+			err = cgfw_change_audit(ch, cg.id, opt_set(c, O_AUDIT));
+		if (!err)
+			err = cgfw_change_commit(ch);
+	}
 	if (err)
 		return err;
-	if (json_mode)
-		print_json(json_pack("{s:s, s:s}", "cgroup", cgfw_cgroup_name(&cg), "default",
-				     c->argv[0]));
-	else
-		printf("default %s for %s\n", c->argv[0], cgfw_cgroup_name(&cg));
+	if (json_mode) {
+		json_t *o = json_pack("{s:s, s:s}", "cgroup", cgfw_cgroup_name(&cg), "default",
+				      c->argv[0]);
+
+		if (opt_set(c, O_AUDIT) || opt_set(c, O_ENFORCE))
+			json_object_set_new(o, "mode",
+					    json_string(opt_set(c, O_AUDIT) ? "audit" : "enforce"));
+		print_json(o);
+	} else {
+		printf("default %s for %s%s\n", c->argv[0], cgfw_cgroup_name(&cg),
+		       opt_set(c, O_AUDIT)   ? " (audit mode: nothing is dropped, would-drops are "
+					       "counted and reported)" :
+		       opt_set(c, O_ENFORCE) ? " (enforced)" :
+					       "");
+	}
 	return 0;
 }
+
+static void fmt_time(uint64_t ns, char *buf, size_t n);
 
 /* The scope of a rule for listings: NULL for host-wide rules. */
 static const char *scope_name(uint64_t scope, const struct cgfw_attachment *att, size_t n,
@@ -181,21 +213,28 @@ static const char *scope_name(uint64_t scope, const struct cgfw_attachment *att,
 }
 
 static void print_list(const struct cgfw_attachment *att, size_t na, const struct cgfw_rule *rules,
-		       size_t nr, const struct cgfw_cgroup *only)
+		       const struct cgfw_rule_stats *stats, size_t nr,
+		       const struct cgfw_cgroup *only)
 {
-	printf("%-40s %-20s %-8s %-8s %s\n", "ATTACHED CGROUP", "ID", "INGRESS", "EGRESS", "LINKS");
+	printf("%-40s %-20s %-8s %-8s %-8s %s\n", "ATTACHED CGROUP", "ID", "INGRESS", "EGRESS",
+	       "MODE", "LINKS");
 	for (size_t i = 0; i < na; i++) {
 		if (only && strcmp(att[i].path, only->rel))
 			continue;
-		printf("%-40s %-20" PRIu64 " %-8s %-8s %s\n", att[i].path[0] ? att[i].path : "/",
-		       att[i].id, cgfw_verdict_name(att[i].def[CGFW_DIR_INGRESS]),
+		printf("%-40s %-20" PRIu64 " %-8s %-8s %-8s %s\n",
+		       att[i].path[0] ? att[i].path : "/", att[i].id,
+		       cgfw_verdict_name(att[i].def[CGFW_DIR_INGRESS]),
 		       cgfw_verdict_name(att[i].def[CGFW_DIR_EGRESS]),
+		       att[i].audit ? "audit" : "enforce",
 		       att[i].ingress && att[i].egress ? "ok" :
 		       att[i].ingress || att[i].egress ? "partial" :
 							 "missing (cgroup gone?)");
 	}
-	printf("\n%-30s %-6s %-8s %-24s %-5s %-11s %s\n", "RULE SCOPE", "ACTION", "DIR", "PREFIX",
+	printf("\n%-30s %-6s %-8s %-24s %-5s %-11s %-7s", "RULE SCOPE", "ACTION", "DIR", "PREFIX",
 	       "PROTO", "PORTS", "ORIGIN");
+	if (stats)
+		printf(" %10s %12s %s", "PACKETS", "BYTES", "LAST HIT");
+	printf("\n");
 	for (size_t i = 0; i < nr; i++) {
 		char buf[32], pfx[CGFW_ADDRSTRLEN], ports[16] = "-";
 		const char *s = scope_name(rules[i].scope, att, na, buf, sizeof(buf));
@@ -211,10 +250,19 @@ static void print_list(const struct cgfw_attachment *att, size_t na, const struc
 			else
 				snprintf(ports, sizeof(ports), "%u-%u", r->port_lo, r->port_hi);
 		}
-		printf("%-30s %-6s %-8s %-24s %-5s %-11s %s\n", s ? s : "* (all attached)",
+		printf("%-30s %-6s %-8s %-24s %-5s %-11s %-7s", s ? s : "* (all attached)",
 		       r->action == CGFW_DENY ? "deny" : "allow", cgfw_dirs_name(r->dirs), pfx,
 		       cgfw_proto_name(r->proto), ports,
 		       r->origin == CGFW_ORIGIN_POLICY ? "policy" : "manual");
+		if (stats) {
+			char t[32] = "-";
+
+			if (stats[i].last_ns)
+				fmt_time(stats[i].last_ns, t, sizeof(t));
+			printf(" %10" PRIu64 " %12" PRIu64 " %s", stats[i].packets, stats[i].bytes,
+			       t);
+		}
+		printf("\n");
 	}
 }
 
@@ -222,7 +270,9 @@ int cmd_list(struct ctx *c)
 {
 	_cleanup_free_ struct cgfw_attachment *att = NULL;
 	_cleanup_free_ struct cgfw_rule *rules = NULL;
+	_cleanup_free_ struct cgfw_rule_stats *stats = NULL;
 	const char *cgroup = opt_str(c, O_CGROUP);
+	bool want_stats = opt_set(c, O_STATS);
 	struct cgfw_cgroup cg = {};
 	size_t na = 0, nr = 0;
 	int err;
@@ -236,11 +286,11 @@ int cmd_list(struct ctx *c)
 	if (!err && c->st)
 		err = cgfw_attachments(c->st, &att, &na);
 	if (!err && c->st)
-		err = cgfw_rules_list(c->st, &rules, &nr);
+		err = cgfw_rules_list_stats(c->st, &rules, want_stats ? &stats : NULL, &nr);
 	if (err)
 		return err;
 	if (!json_mode) {
-		print_list(att, na, rules, nr, cgroup ? &cg : NULL);
+		print_list(att, na, rules, want_stats ? stats : NULL, nr, cgroup ? &cg : NULL);
 		return 0;
 	}
 	{
@@ -255,7 +305,21 @@ int cmd_list(struct ctx *c)
 
 			if (cgroup && s && strcmp(s, cgfw_cgroup_name(&cg)))
 				continue;
-			json_array_append_new(jr, cgfw_rule_json(&rules[i], s));
+			{
+				json_t *j = cgfw_rule_json(&rules[i], s);
+
+				if (want_stats && stats) {
+					json_object_set_new(
+						j, "packets",
+						json_integer((json_int_t)stats[i].packets));
+					json_object_set_new(
+						j, "bytes",
+						json_integer((json_int_t)stats[i].bytes));
+					json_object_set_new(j, "last_hit",
+							    cgfw_time_json(stats[i].last_ns));
+				}
+				json_array_append_new(jr, j);
+			}
 		}
 		json_object_set_new(o, "attachments", ja);
 		json_object_set_new(o, "rules", jr);

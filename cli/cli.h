@@ -42,6 +42,10 @@ enum opt_id {
 	O_IFACE,
 	O_WATCH,
 	O_COUNT,
+	O_AUDIT,
+	O_ENFORCE,
+	O_STATS,
+	O_XFROM,
 	O_MAX,
 };
 
@@ -144,6 +148,7 @@ int cmd_attach(struct ctx *c);
 int cmd_detach(struct ctx *c);
 int cmd_rule(struct ctx *c); /* block, unblock, allow, unallow: data = action | add << 8 */
 int cmd_default(struct ctx *c);
+int cmd_explain(struct ctx *c);
 int cmd_list(struct ctx *c);
 int cmd_seen(struct ctx *c);
 int cmd_status(struct ctx *c);

@@ -254,19 +254,38 @@ const struct cmd cgfw_commands[] = {
 	  .args = "allow|deny",
 	  .min_args = 1,
 	  .max_args = 1,
-	  .opts = OPTS(O_CGROUP, O_INGRESS, O_EGRESS),
+	  .opts = OPTS(O_CGROUP, O_INGRESS, O_EGRESS, O_AUDIT, O_ENFORCE),
 	  .required = OPTS(O_CGROUP),
 	  .state = S_CG_LOCK,
 	  .help = "The verdict for packets no rule matches (allowlist mode is 'deny'). Without a\n"
-		  "direction, both. The cgroup must be attached.\n" },
+		  "direction, both. The cgroup must be attached. --audit puts the cgroup in audit\n"
+		  "mode (what its defaults and rules would drop passes, is counted as audit_rule or\n"
+		  "audit_default and reaches 'cgfw monitor' as audit); --enforce leaves it. The\n"
+		  "default and the mode change together, in one switch.\n" },
+	{ .name = "explain",
+	  .summary = "why a packet is allowed or dropped",
+	  .fn = cmd_explain,
+	  .args = "PROTO ADDR[:PORT]",
+	  .min_args = 2,
+	  .max_args = 2,
+	  .opts = OPTS(O_CGROUP, O_INGRESS, O_EGRESS, O_XFROM),
+	  .required = OPTS(O_CGROUP),
+	  .state = S_CG_READ,
+	  .help = "Run a packet (PROTO tcp, udp, icmp or a number; ADDR[:PORT] the remote end,\n"
+		  "[IPV6]:PORT with a port) through the cgroup programs of CGROUP and of each\n"
+		  "attached ancestor, with the datapath's own code, without counting it, and print\n"
+		  "the verdict and what decided it: the rule (scope, prefix, protocol, ports,\n"
+		  "origin; for policy rules the workload, file and line), a reply of an admitted\n"
+		  "flow (give the workload's end with --from to match one), or the default.\n" },
 	{ .name = "list",
 	  .summary = "show attachments and rules",
 	  .fn = cmd_list,
-	  .opts = OPTS(O_CGROUP),
+	  .opts = OPTS(O_CGROUP, O_STATS),
 	  .state = S_CG_READ,
-	  .help = "Attached cgroups with their defaults, and every rule with its scope, action,\n"
-		  "direction, prefix, protocol, ports and origin (manual or policy). With --cgroup,\n"
-		  "that cgroup's attachment, its rules and the host-wide rules.\n" },
+	  .help = "Attached cgroups with their defaults and mode (enforce or audit), and every rule\n"
+		  "with its scope, action, direction, prefix, protocol, ports and origin (manual or\n"
+		  "policy). With --cgroup, that cgroup's attachment, its rules and the host-wide\n"
+		  "rules; with --stats, each rule's packets, bytes and last hit.\n" },
 	{ .name = "seen",
 	  .summary = "remote addresses each workload exchanged packets with",
 	  .fn = cmd_seen,

@@ -43,6 +43,12 @@ const struct opt cli_opts[O_MAX] = {
 		      "only packets of this interface (default: any)" },
 	[O_WATCH] = { "watch", NULL, T_FLAG, NULL, "keep following changes until Ctrl-C" },
 	[O_COUNT] = { "count", NULL, T_COUNT, "N", "stop after N events" },
+	[O_AUDIT] = { "audit", NULL, T_FLAG, NULL,
+		      "audit mode: what would be dropped passes, counted and reported" },
+	[O_ENFORCE] = { "enforce", NULL, T_FLAG, NULL, "leave audit mode: drop again" },
+	[O_STATS] = { "stats", NULL, T_FLAG, NULL, "with each rule's packets, bytes and last hit" },
+	[O_XFROM] = { "from", "local", T_STRING, "[ADDR][:PORT]",
+		      "the workload's own end (default: no address, port 40000)" },
 };
 
 uint8_t opt_dirs(const struct ctx *c)

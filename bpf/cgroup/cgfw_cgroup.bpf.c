@@ -20,6 +20,7 @@
 #include <bpf/bpf_endian.h>
 
 #include <cgfw/cgroup_map.h>
+#include <cgfw/explain_map.h>
 #include <cgfw/flow_map.h>
 #include <cgfw/meta_map.h>
 #include <cgfw/ruleset_map.h>
@@ -36,6 +37,11 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load: the cgroup this instance enforces and its scope slot. */
 const volatile __u64 cgfw_cgid = 0;
 const volatile __u32 cgfw_slot = 0;
+/*
+ * An instance for `cgfw explain`, never attached: it counts nothing, records
+ * no flow and sends no event, and writes what decided to cgfw_xout.
+ */
+const volatile __u32 cgfw_explain = 0;
 
 /*
  * The rule set. Its inner map's max_entries is the template's, which user
@@ -83,23 +89,42 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgfw_meta SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CGFW_CGSTATS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cgfw_cgstat_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgfw_cgstats SEC(".maps");
+
+/* Not pinned: each explain instance has its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgfw_explain_out);
+} cgfw_xout SEC(".maps");
+
 /* ---- counting ------------------------------------------------------------------------- */
 
 /*
- * Count a packet: the verdict's counter and the peer's seen entry. The CPU's
- * cache is used by one program at a time (@busy); one that interrupted
- * another on this CPU counts through entry 1 and the hash. A replaced cache
- * entry goes to the hash first, so nothing is lost: `cgfw seen` adds both.
+ * Count a packet: the verdict's counter (in total and, with @cg set, for the
+ * cgroup) and the peer's seen entry. The CPU's cache is used by one program
+ * at a time (@busy); one that interrupted another on this CPU counts through
+ * entry 1, atomically, and the hash. A replaced cache entry goes to the hash
+ * first, so nothing is lost.
  */
 static __always_inline void account(const struct cgfw_seen_key *k, __u32 stat, __u32 len, int drop,
-				    int seen)
+				    int seen, int cg, __u64 now)
 {
-	__u32 zero = 0, one = 1;
+	__u32 zero = 0, one = 1, slot = cgfw_slot;
 	struct cgfw_pc_val *pc = bpf_map_lookup_elem(&cgfw_pc, &zero);
+	struct cgfw_cgstat_val *cs = cg ? bpf_map_lookup_elem(&cgfw_cgstats, &slot) : NULL;
 	struct cgfw_seen_val v = { .packets = 1, .bytes = len, .dropped = drop ? 1 : 0 };
 	struct cgfw_seen_slot *s;
-	__u64 now = bpf_jiffies64();
 
+	if (cgfw_explain)
+		return;
 	v.first_j = v.last_j = now;
 	stat %= CGFW_STATS_MAX;
 	if (!pc)
@@ -110,6 +135,10 @@ static __always_inline void account(const struct cgfw_seen_key *k, __u32 stat, _
 			__sync_fetch_and_add(&pc->stats[stat].packets, 1);
 			__sync_fetch_and_add(&pc->stats[stat].bytes, len);
 		}
+		if (cs) {
+			__sync_fetch_and_add(&cs->s[stat].packets, 1);
+			__sync_fetch_and_add(&cs->s[stat].bytes, len);
+		}
 		if (seen)
 			seen_add(k, &v);
 		return;
@@ -118,9 +147,13 @@ static __always_inline void account(const struct cgfw_seen_key *k, __u32 stat, _
 	cgfw_barrier();
 	pc->stats[stat].packets++;
 	pc->stats[stat].bytes += len;
+	if (cs) {
+		cs->s[stat].packets++;
+		cs->s[stat].bytes += len;
+	}
 	s = &pc->seen[seen_hash(k)];
 	if (!seen) {
-		/* nothing but the counter */
+		/* nothing but the counters */
 	} else if (same_key(&s->key, k)) {
 		s->val.packets++;
 		s->val.bytes += len;
@@ -142,6 +175,25 @@ static __always_inline void account(const struct cgfw_seen_key *k, __u32 stat, _
 	}
 	cgfw_barrier();
 	pc->busy = 0;
+}
+
+/* The deciding rule's counter: shared by every CPU, so atomic. */
+static __always_inline void count_rule(void *rs, const struct cgfw_rs_scope *sc, __u32 rule,
+				       __u32 len, __u64 now)
+{
+	const union cgfw_rs_elem *e;
+	struct cgfw_rs_cnt *c;
+
+	if (cgfw_explain || rule == CGFW_RS_NORULE || !rs)
+		return;
+	e = cgfw_rs_counter(rs, sc, rule);
+	if (!e)
+		return;
+	c = (struct cgfw_rs_cnt *)&e->cnt;
+	__sync_fetch_and_add(&c->packets, 1);
+	__sync_fetch_and_add(&c->bytes, len);
+	if (c->last_j != now)
+		c->last_j = now;
 }
 
 /* ---- flows: replies of admitted traffic ---------------------------------------------- */
@@ -183,8 +235,9 @@ static __noinline int cgfw_flow(const struct cgfw_pkt *p, __u32 dir, int rule, i
 	 * when an allow rule admitted it, or when the default let it out while
 	 * the other direction defaults to deny ("no inbound").
 	 */
-	if (!reply && (rule == CGFW_VERDICT_ALLOW ||
-		       (def != CGFW_VERDICT_DENY && other_def == CGFW_VERDICT_DENY))) {
+	if (!reply && !cgfw_explain &&
+	    (rule == CGFW_VERDICT_ALLOW ||
+	     (def != CGFW_VERDICT_DENY && other_def == CGFW_VERDICT_DENY))) {
 		if (!fv) {
 			struct cgfw_flow_val nv = { .allowed = CGFW_DIR_BIT(dir) };
 
@@ -206,12 +259,14 @@ __noinline int cgfw_cgroup_drop_event(struct __sk_buff *skb, const struct cgfw_p
 {
 	struct cgfw_event *e;
 
-	if (verdict != CGFW_VERDICT_DENY || !skb || !p || !(e = cgfw_event_reserve()))
+	if ((verdict != CGFW_VERDICT_DENY && reason != CGFW_R_AUDIT_RULE &&
+	     reason != CGFW_R_AUDIT_DEFAULT) ||
+	    cgfw_explain || !skb || !p || !(e = cgfw_event_reserve()))
 		return 0;
 	e->cgid = cgfw_cgid;
 	e->len = skb->len;
 	e->source = dir == CGFW_DIR_EGRESS ? CGFW_EV_CGROUP_EGRESS : CGFW_EV_CGROUP_INGRESS;
-	e->action = CGFW_EV_DROP;
+	e->action = verdict == CGFW_VERDICT_DENY ? CGFW_EV_DROP : CGFW_EV_AUDIT;
 	e->reason = (__u8)reason;
 	e->family = p->family;
 	e->proto = p->proto;
@@ -279,24 +334,59 @@ __noinline int cgfw_eval_scope(const struct cgfw_rs_pkt *p, __u32 slot, struct c
 	return 0;
 }
 
+/* What decided, for `cgfw explain` (an explain instance only). */
+static __always_inline void explain(const void *rs, int verdict, int reason, int rule, int reply,
+				    int def, int audit, int scoped, const struct cgfw_match *m)
+{
+	struct cgfw_explain_out *o;
+	__u32 zero = 0;
+
+	if (!cgfw_explain)
+		return;
+	o = bpf_map_lookup_elem(&cgfw_xout, &zero);
+	if (!o)
+		return;
+	o->ran = 1;
+	o->verdict = (__u8)verdict;
+	o->reason = (__u8)reason;
+	o->rule = (__u8)rule;
+	o->reply = (__u8)reply;
+	o->def = (__u8)def;
+	o->audit = (__u8)audit;
+	o->scoped = (__u8)scoped;
+	o->act = m ? m->act : 0;
+	o->key = m ? m->key : 0;
+	o->rule_host = m ? m->rule_host : CGFW_RS_NORULE;
+	o->rule_cg = m ? m->rule_cg : CGFW_RS_NORULE;
+	if (rs) {
+		const union cgfw_rs_elem *h = CGFW_RS_ELEM((void *)rs, CGFW_RS_HDR);
+
+		if (h)
+			o->gen = h->hdr.gen;
+	}
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct cgfw_pkt p = {};
 	struct cgfw_rs_pkt rp = {};
-	struct cgfw_match m = {};
+	struct cgfw_match m;
 	struct cgfw_seen_key sk = {};
-	const union cgfw_rs_elem *host, *self;
-	int def = CGFW_VERDICT_ALLOW, other_def = CGFW_VERDICT_ALLOW;
+	const union cgfw_rs_elem *host = NULL, *self;
+	int def = CGFW_VERDICT_ALLOW, other_def = CGFW_VERDICT_ALLOW, audit = 0;
 	int rule, verdict, reply = 0, reason, perr;
+	__u64 now = bpf_jiffies64();
 	__u32 zero = 0;
 	void *rs;
 
+	cgfw_match_init(&m);
 	rs = bpf_map_lookup_elem(&cgfw_rs, &zero);
 	self = rs ? CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(cgfw_slot)) : NULL;
 	/* A scope that is not (or no longer) this cgroup's: no rules, allow. */
 	if (self && self->scope.cgid == cgfw_cgid && (self->scope.flags & CGFW_RS_S_USED)) {
 		def = self->scope.def[dir & 1];
 		other_def = self->scope.def[(dir ^ 1) & 1];
+		audit = !!(self->scope.flags & CGFW_RS_S_AUDIT);
 	} else {
 		self = NULL;
 	}
@@ -311,7 +401,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 	}
 	if (perr != CGFW_PARSE_OK || !p.family) {
 		verdict = def == CGFW_VERDICT_DENY ? CGFW_VERDICT_DENY : CGFW_VERDICT_ALLOW;
-		account(&sk, dir * CGFW_R_COUNT + CGFW_R_UNPARSED, skb->len, 0, 0);
+		reason = CGFW_R_UNPARSED;
+		if (verdict == CGFW_VERDICT_DENY && audit) {
+			verdict = CGFW_VERDICT_ALLOW;
+			reason = CGFW_R_AUDIT_DEFAULT;
+		}
+		account(&sk, dir * CGFW_R_COUNT + reason, skb->len, 0, 0, !!self, now);
+		explain(rs, verdict, reason, CGFW_VERDICT_NONE, 0, def, audit, !!self, NULL);
 		return verdict == CGFW_VERDICT_ALLOW;
 	}
 
@@ -339,13 +435,26 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 		reason = CGFW_R_DROP_DEFAULT;
 	else
 		reason = CGFW_R_ALLOW_DEFAULT;
+	/* Audit: what would be dropped passes, counted and reported as such. */
+	if (verdict == CGFW_VERDICT_DENY && audit) {
+		verdict = CGFW_VERDICT_ALLOW;
+		reason = reason == CGFW_R_DROP_RULE ? CGFW_R_AUDIT_RULE : CGFW_R_AUDIT_DEFAULT;
+	}
+	if (rule != CGFW_VERDICT_NONE) {
+		if (host)
+			count_rule(rs, &host->scope, m.rule_host, skb->len, now);
+		if (self)
+			count_rule(rs, &self->scope, m.rule_cg, skb->len, now);
+	}
 
 	sk.cgid = cgfw_cgid;
 	sk.family = p.family;
 	sk.dir = (__u8)dir;
 	__builtin_memcpy(sk.addr, dir == CGFW_DIR_EGRESS ? p.daddr : p.saddr, 16);
-	account(&sk, dir * CGFW_R_COUNT + reason, skb->len, verdict == CGFW_VERDICT_DENY, 1);
+	account(&sk, dir * CGFW_R_COUNT + reason, skb->len, verdict == CGFW_VERDICT_DENY, 1, !!self,
+		now);
 	cgfw_cgroup_drop_event(skb, &p, dir, reason, verdict);
+	explain(rs, verdict, reason, rule, reply, def, audit, !!self, &m);
 	return verdict == CGFW_VERDICT_ALLOW;
 }
 

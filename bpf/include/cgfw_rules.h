@@ -45,20 +45,37 @@ static __always_inline const union cgfw_rs_elem *cgfw_rs_elem_(void *map, __u32 
 #define CGFW_LPM_ELEM(ctx, idx) ((const struct cgfw_lpm_elem *)CGFW_RS_ELEM((ctx), (idx)))
 #include "cgfw_lpm.h"
 
-static __always_inline void cgfw_match_add(struct cgfw_match *m, __u32 key, __u8 act, int host)
+static __always_inline void cgfw_match_init(struct cgfw_match *m)
+{
+	m->key = 0;
+	m->act = 0;
+	m->rule_host = m->rule_cg = CGFW_RS_NORULE;
+}
+
+static __always_inline void cgfw_match_add(struct cgfw_match *m, __u32 key, __u8 act, int host,
+					   __u32 rule)
 {
 	if (!act || key < m->key)
 		return;
 	if (key > m->key) {
 		m->key = key;
 		m->act = 0;
-		m->slot_host = m->slot_cg = 0;
+		m->rule_host = m->rule_cg = CGFW_RS_NORULE;
 	}
 	m->act |= act;
-	if (host)
-		m->slot_host = 1;
-	else
-		m->slot_cg = 1;
+	if (host && m->rule_host == CGFW_RS_NORULE)
+		m->rule_host = rule;
+	else if (!host && m->rule_cg == CGFW_RS_NORULE)
+		m->rule_cg = rule;
+}
+
+/* The counter of rule @rule of scope @sc (NULL when out of range). */
+static __always_inline const union cgfw_rs_elem *
+cgfw_rs_counter(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc, __u32 rule)
+{
+	if (rule >= sc->nrules || sc->nrules > sc->len)
+		return 0;
+	return CGFW_RS_ELEM(ctx, sc->img + sc->len - sc->nrules + rule);
 }
 
 /*
@@ -80,14 +97,25 @@ static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct 
 		v = cgfw_lpm_lookup4(ctx, sc->img, sc->rb, p->addr4);
 	else
 		v = cgfw_lpm_lookup6(ctx, sc->img, sc->rb, p->hi, p->lo);
-	if (!v || v > sc->ndec)
+	if (!v)
+		return;
+	if (v & CGFW_RS_V_DIRECT) {
+		/* The prefix's one plain rule decides alone; its counter has it. */
+		v &= ~CGFW_RS_V_DIRECT;
+		e = cgfw_rs_counter(ctx, sc, v);
+		if (e)
+			cgfw_match_add(m, ((__u32)e->cnt.len << 1) + 1, e->cnt.act[dir], host, v);
+		return;
+	}
+	if (v > sc->ndec)
 		return;
 	e = CGFW_RS_ELEM(ctx, sc->img + sc->dec + v - 1);
 	if (!e)
 		return;
 	d = &e->dec;
 	if (d->plain_len[dir] != CGFW_RS_NOLEN)
-		cgfw_match_add(m, ((__u32)d->plain_len[dir] << 1) + 1, d->plain_act[dir], host);
+		cgfw_match_add(m, ((__u32)d->plain_len[dir] << 1) + 1, d->plain_act[dir], host,
+			       d->plain_rule[dir]);
 	if (!p->proto)
 		return;
 	n = d->nports;
@@ -105,7 +133,8 @@ static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct 
 		if ((((__u32)pe->len << 1) | 1) + 1 < m->key)
 			break;
 		if (pe->proto == p->proto && cgfw_port_match(pe->lo, pe->hi, p->port))
-			cgfw_match_add(m, (((__u32)pe->len << 1) | 1) + 1, pe->act[dir], host);
+			cgfw_match_add(m, (((__u32)pe->len << 1) | 1) + 1, pe->act[dir], host,
+				       pe->rule);
 	}
 }
 

@@ -29,6 +29,7 @@
 #define CGFW_EV_DROP	  1
 #define CGFW_EV_INTERCEPT 2
 #define CGFW_EV_REDIRECT  3
+#define CGFW_EV_AUDIT	  4 /* audit mode: would have been dropped, passed */
 
 struct cgfw_event {
 	__u64 ts_ns;   /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */

@@ -29,17 +29,33 @@ enum cgfw_reason {
 	CGFW_R_ALLOW_REPLY,
 	CGFW_R_DROP_RULE,
 	CGFW_R_DROP_DEFAULT,
-	CGFW_R_UNPARSED, /* not IPv4/IPv6 or too short: default verdict */
+	CGFW_R_UNPARSED,      /* not IPv4/IPv6 or too short: default verdict */
+	CGFW_R_AUDIT_RULE,    /* audit mode: a deny rule would have dropped it; passed */
+	CGFW_R_AUDIT_DEFAULT, /* audit mode: the default would have dropped it; passed */
 	CGFW_R_COUNT,
 };
-
-/* Counters by verdict: index dir * CGFW_R_COUNT + reason. */
-#define CGFW_STATS_MAX (CGFW_DIR_COUNT * CGFW_R_COUNT)
 
 struct cgfw_stat_val {
 	__u64 packets;
 	__u64 bytes;
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_stat_val, 16);
+
+/* Counters by verdict: index dir * CGFW_R_COUNT + reason. */
+#define CGFW_STATS_MAX (CGFW_DIR_COUNT * CGFW_R_COUNT)
+
+/*
+ * cgfw_cgstats (BPF_MAP_TYPE_PERCPU_ARRAY): the same counters per attached
+ * cgroup, indexed by its scope slot, for the first CGFW_CGSTATS_SLOTS slots
+ * (every cgroup is in the totals of cgfw_pc). Zeroed when a slot is given
+ * to a cgroup.
+ */
+#define CGFW_CGSTATS_PIN   "cgfw_cgstats"
+#define CGFW_CGSTATS_SLOTS 4096
+
+struct cgfw_cgstat_val {
+	struct cgfw_stat_val s[CGFW_STATS_MAX];
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_cgstat_val, 16 * CGFW_STATS_MAX);
 
 #endif /* CGFW_META_MAP_H */

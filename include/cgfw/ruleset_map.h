@@ -25,9 +25,13 @@
  *   scope.img ...          the scope's block: its LPM image (both families),
  *   img + scope.dec ...    its decision records (value v of the image: dec + v - 1),
  *   img + dec.ports ...    their port entries, CGFW_RS_PORTS_PER_ELEM per element
+ *   img + len - nrules ... its rule counters, one per rule of the scope, in
+ *                          the order of the scope's rules in the list
  *   header.rules ...       the rule list, struct cgfw_rs_rule, sorted
  * Every index inside a scope's block is relative to the block (scope.img),
  * so a block that did not change is copied into the next rule set as is.
+ * Rules are named by their ordinal among their scope's rules ("rule i of
+ * the scope"): decisions and image values use it, and so do the counters.
  * Host byte order throughout, but for addresses (network order).
  */
 #ifndef CGFW_RULESET_MAP_H
@@ -38,7 +42,7 @@
 
 #define CGFW_RS_PIN	"cgfw_rs"
 #define CGFW_RS_MAGIC	0x73726763u /* "cgrs" */
-#define CGFW_RS_VERSION 1
+#define CGFW_RS_VERSION 2
 
 #define CGFW_RS_ELEM_SIZE 32
 /* The smallest inner map; it grows (doubles at least) when a rule set needs more. */
@@ -47,6 +51,15 @@
 #define CGFW_RS_HDR	    0
 #define CGFW_RS_INFO	    1
 #define CGFW_RS_SCOPE(slot) (2u + (slot))
+
+/*
+ * An image value with this bit is the scope's rule (ordinal in the low bits)
+ * that alone decides for the prefix: a plain rule with nothing around it.
+ * Its counter holds what the decision needs (struct cgfw_rs_cnt), so most
+ * blocklist entries need no decision record. Otherwise a value is the
+ * 1-based index of a decision record.
+ */
+#define CGFW_RS_V_DIRECT 0x80000000u
 
 /* Rules of one rule set, at most (about 130 MiB of rule list and image). */
 #define CGFW_RS_RULES_MAX (1u << 22)
@@ -79,6 +92,7 @@ CGFW_ABI_ASSERT_SIZE(struct cgfw_rs_info, 32);
 /* Scope flags. */
 #define CGFW_RS_S_USED	0x1 /* the slot belongs to a cgroup (or is the host scope) */
 #define CGFW_RS_S_RULES 0x2 /* the scope has rules: img, dec are set */
+#define CGFW_RS_S_AUDIT 0x4 /* audit mode: what would be dropped passes, counted and reported */
 
 struct cgfw_rs_scope {
 	__u64 cgid;		  /* the cgroup's id (0 for the host scope) */
@@ -113,8 +127,9 @@ struct cgfw_rs_dec {
 	__u8 plain_act[CGFW_DIR_COUNT]; /* CGFW_ACT_* bits */
 	__u8 nports;
 	__u8 pad[3];
-	__u32 ports; /* element of the first port entry, relative to the scope's block */
-	__u8 pad2[20];
+	__u32 ports; /* element of the first port entry, relative to the block */
+	__u32 plain_rule[CGFW_DIR_COUNT]; /* the rule (ordinal in the scope) behind plain_* */
+	__u8 pad2[12];
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_rs_dec, 32);
 
@@ -124,10 +139,28 @@ struct cgfw_rs_port {
 	__u8 proto; /* CGFW_PROTO_TCP, _UDP or _ICMP (ICMPv6 too) */
 	__u8 act[CGFW_DIR_COUNT];
 	__u16 lo, hi; /* host order; 0-65535 for every port (and for ICMP) */
+	__u32 rule;   /* ordinal in the scope */
+	__u32 pad;
 };
-CGFW_ABI_ASSERT_SIZE(struct cgfw_rs_port, 8);
+CGFW_ABI_ASSERT_SIZE(struct cgfw_rs_port, 16);
 
-#define CGFW_RS_PORTS_PER_ELEM 4
+#define CGFW_RS_PORTS_PER_ELEM 2
+
+/*
+ * A rule's counter, written by the datapath when the rule decides (also in
+ * audit mode). User space carries the counts into every new rule set. It
+ * also holds the rule's plain decision, for an image value with
+ * CGFW_RS_V_DIRECT.
+ */
+struct cgfw_rs_cnt {
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_j; /* jiffies of the last hit (meta_map.h) */
+	__u8 len;     /* the rule's prefix length */
+	__u8 act[CGFW_DIR_COUNT];
+	__u8 pad[5];
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_rs_cnt, 32);
 
 /* One rule (the source of truth user space reads back). */
 struct cgfw_rs_rule {
@@ -150,6 +183,7 @@ union cgfw_rs_elem {
 	struct cgfw_rs_scope scope;
 	struct cgfw_rs_dec dec;
 	struct cgfw_rs_port port[CGFW_RS_PORTS_PER_ELEM];
+	struct cgfw_rs_cnt cnt;
 	struct cgfw_rs_rule rule;
 };
 CGFW_ABI_ASSERT_SIZE(union cgfw_rs_elem, 32);
@@ -168,13 +202,21 @@ struct cgfw_rs_pkt {
 	__u64 hi, lo; /* IPv6, host order */
 };
 
-/* The best match so far: its key, the merged action bits, and where it came from. */
+/* No rule (an ordinal of struct cgfw_match). */
+#define CGFW_RS_NORULE 0xffffffffu
+
+/*
+ * The best match so far: its key, the merged action bits, and the rules
+ * that have them: one of the host-wide scope, one of the cgroup's (at equal
+ * key both decide together; overlapping port ranges of one prefix name the
+ * first).
+ */
 struct cgfw_match {
 	__u32 key; /* (len << 1 | protocol rule) + 1; 0: no rule matched */
 	__u8 act;
-	__u8 slot_host; /* the host-wide scope has bits at the best key */
-	__u8 slot_cg;	/* the cgroup's scope has bits at the best key */
-	__u8 pad;
+	__u8 pad[3];
+	__u32 rule_host; /* ordinal in the host scope, or CGFW_RS_NORULE */
+	__u32 rule_cg;	 /* ordinal in the cgroup's scope, or CGFW_RS_NORULE */
 };
 
 #endif /* CGFW_RULESET_MAP_H */

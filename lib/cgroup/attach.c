@@ -293,6 +293,16 @@ int cgfw_register(struct cgfw_state *st, const struct rs *rs, const struct cgfw_
 	v.slot = (uint16_t)slot;
 	v.attached_ns = cgfw_now_realtime();
 	snprintf(v.path, sizeof(v.path), "%s", cg->rel);
+	/* The slot's counters start from zero (no program counts there: the slot is free). */
+	if (slot < CGFW_CGSTATS_SLOTS) {
+		int ncpu = libbpf_num_possible_cpus();
+		_cleanup_free_ struct cgfw_cgstat_val *zero =
+			ncpu > 0 ? calloc((size_t)ncpu, sizeof(*zero)) : NULL;
+
+		if (!zero || bpf_map_update_elem(st->cgstats_fd, &slot, zero, BPF_ANY) < 0)
+			return cgfw_seterr(zero ? errno : ENOMEM, "cannot reset %s: %s",
+					   CGFW_CGSTATS_PIN, strerror(zero ? errno : ENOMEM));
+	}
 	/* Recorded before the switch: a command that dies next leaves it to repair. */
 	if (bpf_map_update_elem(st->cgroups_fd, &cg->id, &v, BPF_NOEXIST) < 0)
 		return cgfw_seterr(errno, "cannot record cgroup %s in %s: %s", cg->abs,
@@ -487,6 +497,8 @@ int cgfw_attachments(struct cgfw_state *st, struct cgfw_attachment **ret, size_t
 		snprintf(o->path, sizeof(o->path), "%.*s", (int)sizeof(reg[i].v.path),
 			 reg[i].v.path);
 		memcpy(o->def, rs.scopes[slot].def, sizeof(o->def));
+		o->audit = rs.scopes[slot].audit;
+		o->slot = (uint32_t)slot;
 		o->attached_ns = reg[i].v.attached_ns;
 		o->ingress = link_live(st, o->id, CGFW_DIR_INGRESS);
 		o->egress = link_live(st, o->id, CGFW_DIR_EGRESS);

@@ -15,7 +15,7 @@ struct cgfw_state {
 	struct cgfw_pin *pin;
 	bool own_pin; /* opened by cgfw_state_open(), closed with the state */
 	bool locked;  /* the pin holds the exclusive lock */
-	int cgroups_fd, rs_fd, seen_fd, pc_fd, flows_fd, meta_fd;
+	int cgroups_fd, rs_fd, seen_fd, pc_fd, flows_fd, meta_fd, cgstats_fd;
 	uint32_t hz; /* from cgfw_meta: the jiffies' rate and a fixed point */
 	uint64_t anchor_j, anchor_boot_ns;
 };
@@ -31,6 +31,7 @@ struct rs_scope {
 	uint64_t cgid;
 	uint8_t def[CGFW_DIR_COUNT];
 	bool used;
+	bool audit;
 };
 
 /* A rule set: what the live one holds, and what a change turns it into. */

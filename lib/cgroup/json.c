@@ -73,5 +73,6 @@ json_t *cgfw_attachment_json(const struct cgfw_attachment *a)
 	json_object_set_new(o, "ingress_attached", json_boolean(a->ingress));
 	json_object_set_new(o, "egress_attached", json_boolean(a->egress));
 	json_object_set_new(o, "attached_at", cgfw_time_json(a->attached_ns));
+	json_object_set_new(o, "mode", json_string(a->audit ? "audit" : "enforce"));
 	return o;
 }

@@ -130,6 +130,17 @@ int cgfw_change_default(struct cgfw_change *c, uint64_t id, uint8_t dirs, uint8_
 	return 0;
 }
 
+int cgfw_change_audit(struct cgfw_change *c, uint64_t id, bool audit)
+{
+	int slot = cgfw_rs_slot(&c->rs, id);
+
+	if (slot <= 0)
+		return cgfw_seterr(EINVAL, "cgroup id %llu is not attached",
+				   (unsigned long long)id);
+	c->rs.scopes[slot].audit = audit;
+	return 0;
+}
+
 int cgfw_change_rules(struct cgfw_change *c, const struct cgfw_rule *rules, const bool *adds,
 		      bool add_all, size_t n)
 {
@@ -260,6 +271,15 @@ static int emit(struct list *l, uint64_t scope, const struct cgfw_rs_rule *k)
 	return 0;
 }
 
+static const struct cgfw_rule *sort_rules; /* for cmp_ix: qsort has no argument */
+
+static int cmp_rule(const void *a, const void *b);
+
+static int cmp_ix(const void *a, const void *b)
+{
+	return cmp_rule(&sort_rules[*(const size_t *)a], &sort_rules[*(const size_t *)b]);
+}
+
 static int cmp_rule(const void *a, const void *b)
 {
 	const struct cgfw_rule *x = a, *y = b;
@@ -283,13 +303,15 @@ static int cmp_rule(const void *a, const void *b)
 	return x->origin - y->origin;
 }
 
-int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n)
+int cgfw_rules_list_stats(struct cgfw_state *st, struct cgfw_rule **ret,
+			  struct cgfw_rule_stats **ret_stats, size_t *ret_n)
 {
 	const union cgfw_rs_elem *e;
 	const struct cgfw_rs_header *h;
+	struct cgfw_rule_stats *stats = NULL;
 	struct list l = {};
-	size_t n, mapped;
-	int err;
+	size_t n, mapped, run = 0;
+	int slot = -1, err;
 
 	err = cgfw_rs_map_live(st, &e, &n, &mapped);
 	if (err)
@@ -297,21 +319,83 @@ int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n
 	h = &e[CGFW_RS_HDR].hdr;
 	for (size_t i = 0; i < h->nrules && !err; i++) {
 		const struct cgfw_rs_rule *k = &e[h->rules + i].rule;
+		const struct cgfw_rs_scope *sc;
+		size_t before = l.n;
 
 		if (k->slot >= h->nscopes)
 			continue;
-		err = emit(&l, e[CGFW_RS_SCOPE(k->slot)].scope.cgid, k);
+		if (k->slot != slot) {
+			slot = k->slot;
+			run = i;
+		}
+		sc = &e[CGFW_RS_SCOPE(k->slot)].scope;
+		err = emit(&l, sc->cgid, k);
+		if (err || !ret_stats || l.n == before)
+			continue;
+		{
+			struct cgfw_rule_stats *m = realloc(stats, l.cap * sizeof(*m));
+			const struct cgfw_rs_cnt *c = NULL;
+
+			if (!m) {
+				err = cgfw_seterr(ENOMEM, "out of memory");
+				break;
+			}
+			stats = m;
+			if ((sc->flags & CGFW_RS_S_RULES) && i - run < sc->nrules &&
+			    sc->nrules <= sc->len && (size_t)sc->img + sc->len <= n)
+				c = &e[sc->img + sc->len - sc->nrules + (i - run)].cnt;
+			for (size_t q = before; q < l.n; q++) {
+				stats[q].packets = c ? c->packets : 0;
+				stats[q].bytes = c ? c->bytes : 0;
+				stats[q].last_ns = c ? cgfw_jiffies_to_realtime(st, c->last_j) : 0;
+			}
+		}
 	}
 	cgfw_rs_unmap(e, mapped);
 	if (err) {
 		free(l.r);
+		free(stats);
 		return err;
 	}
-	if (l.n)
-		qsort(l.r, l.n, sizeof(*l.r), cmp_rule);
+	if (l.n) {
+		/* Sorted with their stats: through an index. */
+		size_t *ix = malloc(l.n * sizeof(*ix));
+		struct cgfw_rule *r = malloc(l.n * sizeof(*r));
+		struct cgfw_rule_stats *s2 = ret_stats ? malloc(l.n * sizeof(*s2)) : NULL;
+
+		if (!ix || !r || (ret_stats && !s2)) {
+			free(ix);
+			free(r);
+			free(s2);
+			free(l.r);
+			free(stats);
+			return cgfw_seterr(ENOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < l.n; i++)
+			ix[i] = i;
+		sort_rules = l.r;
+		qsort(ix, l.n, sizeof(*ix), cmp_ix);
+		for (size_t i = 0; i < l.n; i++) {
+			r[i] = l.r[ix[i]];
+			if (s2)
+				s2[i] = stats[ix[i]];
+		}
+		free(ix);
+		free(l.r);
+		free(stats);
+		l.r = r;
+		stats = s2;
+	}
 	*ret = l.r;
+	if (ret_stats)
+		*ret_stats = stats;
 	*ret_n = l.n;
 	return 0;
+}
+
+int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n)
+{
+	return cgfw_rules_list_stats(st, ret, NULL, ret_n);
 }
 
 int cgfw_rules_policy(struct cgfw_state *st, uint64_t *ret)

@@ -362,6 +362,8 @@ struct dtmp {
 	uint8_t plain_len[CGFW_DIR_COUNT];
 	uint8_t plain_act[CGFW_DIR_COUNT];
 	uint8_t nports;
+	uint8_t pad[3];
+	uint32_t plain_rule[CGFW_DIR_COUNT];
 	struct cgfw_rs_port ports[CGFW_RS_MAX_PORTS];
 };
 
@@ -455,16 +457,19 @@ static void prefix_text(const struct cgfw_rs_rule *r, char *buf, size_t n)
 }
 
 /*
- * The block of one scope: its rules are r[0..n), sorted, all of one slot.
- * Fills the scope entry's rb, dec, ndec, len; the caller sets img.
+ * The block of one scope: its rules are r[0..n), sorted, all of one slot;
+ * rule i is ordinal i. Fills the scope entry's rb, dec, ndec, len; the
+ * caller sets img.
  */
 static int build_block(const struct cgfw_rs_rule *r, size_t n, struct elems *v,
 		       struct cgfw_rs_scope *sc)
 {
-	struct { /* the enclosing prefixes of the current one, outermost first */
+	/* The enclosing prefixes of the current one, outermost first, with their decisions. */
+	struct frame {
 		const struct cgfw_rs_rule *p;
-		uint32_t d;
-	} stack[129];
+		struct dtmp d;
+	};
+	_cleanup_free_ struct frame *stack = calloc(129, sizeof(*stack));
 	_cleanup_free_ struct cgfw_lpm_entry *ents = NULL;
 	struct cgfw_lpm_image *img = NULL;
 	struct dtab tab = {};
@@ -475,12 +480,12 @@ static int build_block(const struct cgfw_rs_rule *r, size_t n, struct elems *v,
 	int err = 0;
 
 	ents = calloc(n ? n : 1, sizeof(*ents));
-	if (!ents)
+	if (!ents || !stack)
 		return cgfw_seterr(ENOMEM, "out of memory");
 	for (size_t i = 0; i < n;) {
 		const struct cgfw_rs_rule *p = &r[i];
-		size_t own = 0;
-		uint32_t ord = 0;
+		size_t own = 0, nown = 0, first = i;
+		uint32_t value;
 
 		if (p->family != fam) {
 			fam = p->family;
@@ -490,18 +495,20 @@ static int build_block(const struct cgfw_rs_rule *r, size_t n, struct elems *v,
 			depth--;
 		/* Whole-struct copies and memset: the padding is hashed too. */
 		if (depth) {
-			memcpy(&d, &tab.d[stack[depth - 1].d], sizeof(d));
+			memcpy(&d, &stack[depth - 1].d, sizeof(d));
 		} else {
 			memset(&d, 0, sizeof(d));
 			d.plain_len[0] = d.plain_len[1] = CGFW_RS_NOLEN;
 		}
 		/* This prefix's rules: its plain one comes first (protocol 0). */
 		for (; i < n && same_prefix(&r[i], p); i++) {
+			nown++;
 			if (!r[i].proto) {
 				for (int k = 0; k < CGFW_DIR_COUNT; k++)
 					if (r[i].act[k]) {
 						d.plain_len[k] = r[i].len;
 						d.plain_act[k] = r[i].act[k];
+						d.plain_rule[k] = (uint32_t)i;
 					}
 				continue;
 			}
@@ -522,30 +529,43 @@ static int build_block(const struct cgfw_rs_rule *r, size_t n, struct elems *v,
 			}
 			/* Longest first: this prefix's entries before the enclosing ones'. */
 			memmove(&d.ports[own], &d.ports[0], d.nports * sizeof(d.ports[0]));
-			for (const struct cgfw_rs_rule *q = p; q < r + i; q++) {
-				if (!q->proto)
+			for (size_t q = first; q < i; q++) {
+				if (!r[q].proto)
 					continue;
 				d.ports[o++] = (struct cgfw_rs_port){
-					.len = q->len,
-					.proto = q->proto,
-					.act = { q->act[0], q->act[1] },
-					.lo = q->lo,
-					.hi = q->hi,
+					.len = r[q].len,
+					.proto = r[q].proto,
+					.act = { r[q].act[0], r[q].act[1] },
+					.lo = r[q].lo,
+					.hi = r[q].hi,
+					.rule = (uint32_t)q,
 				};
 			}
 			d.nports = (uint8_t)(d.nports + own);
 		}
-		err = dtab_add(&tab, &d, &ord);
-		if (err)
+		if (!depth && nown == 1 && !p->proto) {
+			/* Alone: the value names the rule, whose counter has the decision. */
+			value = CGFW_RS_V_DIRECT | (uint32_t)first;
+		} else {
+			uint32_t ord = 0;
+
+			err = dtab_add(&tab, &d, &ord);
+			if (err)
+				goto out;
+			value = ord + 1;
+		}
+		if (n > CGFW_RS_V_DIRECT) {
+			err = cgfw_seterr(E2BIG, "too many rules in one scope");
 			goto out;
+		}
 		ents[ne].family = p->family;
 		ents[ne].len = p->len;
-		ents[ne].value = ord + 1;
+		ents[ne].value = value;
 		memcpy(ents[ne].addr, p->addr, 16);
 		ne++;
-		if (depth < CGFW_ARRAY_SIZE(stack)) {
+		if (depth < 129) {
 			stack[depth].p = p;
-			stack[depth++].d = ord;
+			memcpy(&stack[depth++].d, &d, sizeof(d));
 		}
 	}
 	err = cgfw_lpm_build(
@@ -559,14 +579,14 @@ static int build_block(const struct cgfw_rs_rule *r, size_t n, struct elems *v,
 	for (size_t k = 0; k < tab.n; k++)
 		nport_elems +=
 			(tab.d[k].nports + CGFW_RS_PORTS_PER_ELEM - 1) / CGFW_RS_PORTS_PER_ELEM;
-	err = elems_reserve(v, nle + tab.n + nport_elems, &at);
+	err = elems_reserve(v, nle + tab.n + nport_elems + n, &at);
 	if (err)
 		goto out;
 	memcpy(&v->e[at], le, nle * sizeof(*le));
 	sc->rb = (uint8_t)cgfw_lpm_root_bits(img);
 	sc->dec = (uint32_t)nle;
 	sc->ndec = (uint32_t)tab.n;
-	sc->len = (uint32_t)(nle + tab.n + nport_elems);
+	sc->len = (uint32_t)(nle + tab.n + nport_elems + n);
 	{
 		size_t pe = nle + tab.n; /* next port element, relative to the block */
 
@@ -576,12 +596,21 @@ static int build_block(const struct cgfw_rs_rule *r, size_t n, struct elems *v,
 
 			memcpy(o->plain_len, t->plain_len, sizeof(o->plain_len));
 			memcpy(o->plain_act, t->plain_act, sizeof(o->plain_act));
+			memcpy(o->plain_rule, t->plain_rule, sizeof(o->plain_rule));
 			o->nports = t->nports;
 			o->ports = (uint32_t)pe;
 			for (size_t q = 0; q < t->nports; q++)
 				v->e[at + pe + q / CGFW_RS_PORTS_PER_ELEM]
 					.port[q % CGFW_RS_PORTS_PER_ELEM] = t->ports[q];
 			pe += (t->nports + CGFW_RS_PORTS_PER_ELEM - 1) / CGFW_RS_PORTS_PER_ELEM;
+		}
+		/* The counters, last: rule i's at len - n + i. */
+		for (size_t k = 0; k < n; k++) {
+			struct cgfw_rs_cnt *c = &v->e[at + sc->len - n + k].cnt;
+
+			c->len = r[k].len;
+			c->act[0] = r[k].act[0];
+			c->act[1] = r[k].act[1];
 		}
 	}
 out:
@@ -644,6 +673,8 @@ int cgfw_rs_compile(const struct rs *rs, const union cgfw_rs_elem *old, size_t n
 			sc->def[1] = CGFW_VERDICT_ALLOW;
 		if (rs->scopes[s].used || s == CGFW_RS_SLOT_HOST)
 			sc->flags |= CGFW_RS_S_USED;
+		if (rs->scopes[s].audit && s != CGFW_RS_SLOT_HOST)
+			sc->flags |= CGFW_RS_S_AUDIT;
 		while (last < rs->nrules && rs->rules[last].slot == s)
 			last++;
 		sc->nrules = (uint32_t)(last - first);
@@ -656,6 +687,12 @@ int cgfw_rs_compile(const struct rs *rs, const union cgfw_rs_elem *old, size_t n
 				goto fail;
 			sc = &v.e[CGFW_RS_SCOPE(s)].scope; /* v.e may have moved */
 			memcpy(&v.e[at], &old[prev->img], prev->len * sizeof(*old));
+			/* Counts start from zero: the old set's go over after the switch. */
+			for (size_t k = prev->len - prev->nrules; k < prev->len; k++) {
+				struct cgfw_rs_cnt *c = &v.e[at + k].cnt;
+
+				c->packets = c->bytes = c->last_j = 0;
+			}
 			sc->rb = prev->rb;
 			sc->dec = prev->dec;
 			sc->ndec = prev->ndec;
@@ -800,6 +837,7 @@ int cgfw_rs_read(struct cgfw_state *st, struct rs *ret)
 		rs.scopes[s].cgid = sc->cgid;
 		memcpy(rs.scopes[s].def, sc->def, sizeof(sc->def));
 		rs.scopes[s].used = sc->flags & CGFW_RS_S_USED;
+		rs.scopes[s].audit = sc->flags & CGFW_RS_S_AUDIT;
 	}
 	for (size_t i = 0; i < rs.nrules; i++)
 		rs.rules[i] = e[h->rules + i].rule;
@@ -902,6 +940,76 @@ static int grow(struct cgfw_state *st, size_t need, uint32_t *capp)
 	return cgfw_reload_programs(st);
 }
 
+/* Where each slot's rules start in a rule list, and the slot's scope entry. */
+static const struct cgfw_rs_cnt *cnt_of(const union cgfw_rs_elem *e, size_t n, uint32_t slot,
+					size_t ord)
+{
+	const struct cgfw_rs_header *h = &e[CGFW_RS_HDR].hdr;
+	const struct cgfw_rs_scope *sc;
+
+	if (slot >= h->nscopes || CGFW_RS_SCOPE(slot) >= n)
+		return NULL;
+	sc = &e[CGFW_RS_SCOPE(slot)].scope;
+	if (!(sc->flags & CGFW_RS_S_RULES) || ord >= sc->nrules || sc->nrules > sc->len ||
+	    (size_t)sc->img + sc->len > n)
+		return NULL;
+	return &e[sc->img + sc->len - sc->nrules + ord].cnt;
+}
+
+/*
+ * The counts of the rule set that was live, added to the one that is now:
+ * rule by rule, matched by key. The old set is final (the switch waited for
+ * every program that read it), and the new one may be counting already, so
+ * the adds are atomic.
+ */
+static void carry_counts(const union cgfw_rs_elem *o, size_t no, union cgfw_rs_elem *w, size_t nw)
+{
+	const struct cgfw_rs_header *ho = &o[CGFW_RS_HDR].hdr, *hw = &w[CGFW_RS_HDR].hdr;
+	size_t i = 0, j = 0, oi = 0, wj = 0;
+	int oslot = -1, wslot = -1;
+
+	while (i < ho->nrules && j < hw->nrules) {
+		const struct cgfw_rs_rule *a = &o[ho->rules + i].rule, *b = &w[hw->rules + j].rule;
+		int c;
+
+		if (a->slot != oslot) {
+			oslot = a->slot;
+			oi = i;
+		}
+		if (b->slot != wslot) {
+			wslot = b->slot;
+			wj = j;
+		}
+		c = rule_cmp(a, b);
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			const struct cgfw_rs_cnt *from = cnt_of(o, no, a->slot, i - oi);
+			struct cgfw_rs_cnt *to =
+				(struct cgfw_rs_cnt *)cnt_of(w, nw, b->slot, j - wj);
+			const struct cgfw_rs_scope *so = &o[CGFW_RS_SCOPE(a->slot)].scope,
+						   *sw = &w[CGFW_RS_SCOPE(b->slot)].scope;
+
+			/* The same slot may now hold another cgroup: its counts are not these. */
+			if (from && to && so->cgid == sw->cgid && from->packets) {
+				__u64 last = __atomic_load_n(&to->last_j, __ATOMIC_RELAXED);
+
+				__atomic_fetch_add(&to->packets, from->packets, __ATOMIC_RELAXED);
+				__atomic_fetch_add(&to->bytes, from->bytes, __ATOMIC_RELAXED);
+				while (from->last_j > last &&
+				       !__atomic_compare_exchange_n(
+					       &to->last_j, &last, from->last_j, false,
+					       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+					;
+			}
+			i++;
+			j++;
+		}
+	}
+}
+
 int cgfw_rs_commit(struct cgfw_state *st, const struct rs *rs)
 {
 	const union cgfw_rs_elem *old = NULL;
@@ -918,20 +1026,33 @@ int cgfw_rs_commit(struct cgfw_state *st, const struct rs *rs)
 		return err;
 	err = cgfw_rs_compile(&next, old, nold, &e, &n);
 	cap = (uint32_t)(mapped / CGFW_RS_ELEM_SIZE);
-	cgfw_rs_unmap(old, mapped);
-	if (err)
-		return err;
-	if (n > cap) {
+	if (!err && n > cap) {
+		/* The copy grow() makes is of the set live now: map it again after. */
+		cgfw_rs_unmap(old, mapped);
+		old = NULL;
 		err = grow(st, n, &cap);
-		if (err)
-			return err;
+		if (!err)
+			err = cgfw_rs_map_live(st, &old, &nold, &mapped);
 	}
-	err = new_inner(e, n, cap, &fd);
-	if (err)
+	if (!err)
+		err = new_inner(e, n, cap, &fd);
+	if (err) {
+		cgfw_rs_unmap(old, mapped);
 		return err;
+	}
 	/* The switch: after it returns, no program still reads the old set. */
 	err = bpf_map_update_elem(st->rs_fd, &zero, &fd, BPF_ANY) < 0 ? -errno : 0;
+	if (!err) {
+		size_t sz = (size_t)cap * CGFW_RS_ELEM_SIZE;
+		union cgfw_rs_elem *w = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (w != MAP_FAILED) {
+			carry_counts(old, nold, w, n);
+			munmap(w, sz);
+		}
+	}
 	close(fd);
+	cgfw_rs_unmap(old, mapped);
 	if (err)
 		return cgfw_seterr(err, "cannot switch to the new rule set: %s", strerror(-err));
 	return 0;
@@ -943,9 +1064,10 @@ void cgfw_rs_match(const union cgfw_rs_elem *e, size_t n, uint32_t slot,
 		   const struct cgfw_rs_pkt *p, struct cgfw_match *ret)
 {
 	struct rs_view v = { e, n };
-	struct cgfw_match m = {};
+	struct cgfw_match m;
 	const union cgfw_rs_elem *sc;
 
+	cgfw_match_init(&m);
 	sc = CGFW_RS_ELEM(&v, CGFW_RS_SCOPE(CGFW_RS_SLOT_HOST));
 	if (sc)
 		cgfw_rs_scope_match(&v, &sc->scope, p, 1, &m);

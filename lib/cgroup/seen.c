@@ -165,3 +165,38 @@ int cgfw_counters_get(struct cgfw_state *st, uint64_t packets[CGFW_DIR_COUNT][8]
 	}
 	return 0;
 }
+
+int cgfw_cgroup_counters(struct cgfw_state *st, uint64_t cgid, uint64_t packets[CGFW_DIR_COUNT][8],
+			 uint64_t bytes[CGFW_DIR_COUNT][8])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ struct cgfw_cgstat_val *v = NULL;
+	struct cgfw_cgroup_val reg;
+	__u32 slot;
+
+	if (bpf_map_lookup_elem(st->cgroups_fd, &cgid, &reg) < 0)
+		return cgfw_seterr(ENOENT, "cgroup id %llu is not attached",
+				   (unsigned long long)cgid);
+	slot = reg.slot;
+	if (slot >= CGFW_CGSTATS_SLOTS)
+		return cgfw_seterr(ERANGE, "cgroup id %llu has no counters of its own (slot %u)",
+				   (unsigned long long)cgid, slot);
+	if (ncpu <= 0)
+		return cgfw_seterr(EIO, "cannot count the CPUs");
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return cgfw_seterr(ENOMEM, "out of memory");
+	if (bpf_map_lookup_elem(st->cgstats_fd, &slot, v) < 0)
+		return cgfw_seterr(errno, "cannot read %s: %s", CGFW_CGSTATS_PIN, strerror(errno));
+	memset(packets, 0, sizeof(uint64_t) * CGFW_DIR_COUNT * 8);
+	memset(bytes, 0, sizeof(uint64_t) * CGFW_DIR_COUNT * 8);
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (int d = 0; d < CGFW_DIR_COUNT; d++)
+			for (int r = 0; r < CGFW_R_COUNT && r < 8; r++) {
+				const struct cgfw_stat_val *s = &v[cpu].s[d * CGFW_R_COUNT + r];
+
+				packets[d][r] += s->packets;
+				bytes[d][r] += s->bytes;
+			}
+	return 0;
+}

@@ -99,7 +99,7 @@ static int create_maps(struct cgfw_pin *pin, void *arg)
 	return 0;
 }
 
-#define NMAPS 6
+#define NMAPS 7
 
 static struct cgfw_pin_set pin_set(struct cgfw_state *st, struct cgfw_pin_map maps[NMAPS])
 {
@@ -107,6 +107,7 @@ static struct cgfw_pin_set pin_set(struct cgfw_state *st, struct cgfw_pin_map ma
 		{ CGFW_CGROUPS_PIN, &st->cgroups_fd }, { CGFW_RS_PIN, &st->rs_fd },
 		{ CGFW_SEEN_PIN, &st->seen_fd },       { CGFW_PC_PIN, &st->pc_fd },
 		{ CGFW_FLOWS_PIN, &st->flows_fd },     { CGFW_META_PIN, &st->meta_fd },
+		{ CGFW_CGSTATS_PIN, &st->cgstats_fd },
 	};
 
 	memcpy(maps, m, sizeof(m));
@@ -128,6 +129,7 @@ static struct cgfw_state *state_new(void)
 	if (!st)
 		return NULL;
 	st->cgroups_fd = st->rs_fd = st->seen_fd = st->pc_fd = st->flows_fd = st->meta_fd = -1;
+	st->cgstats_fd = -1;
 	return st;
 }
 

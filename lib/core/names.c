@@ -28,6 +28,7 @@ const char *cgfw_reason_name(int reason)
 		[CGFW_R_ALLOW_DEFAULT] = "allow_default", [CGFW_R_ALLOW_RULE] = "allow_rule",
 		[CGFW_R_ALLOW_REPLY] = "allow_reply",	  [CGFW_R_DROP_RULE] = "drop_rule",
 		[CGFW_R_DROP_DEFAULT] = "drop_default",	  [CGFW_R_UNPARSED] = "unparsed",
+		[CGFW_R_AUDIT_RULE] = "audit_rule",	  [CGFW_R_AUDIT_DEFAULT] = "audit_default",
 	};
 
 	return reason >= 0 && reason < CGFW_R_COUNT ? names[reason] : "?";

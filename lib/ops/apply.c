@@ -275,6 +275,10 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 					       d == CGFW_DIR_INGRESS ? "ingress" : "egress",
 					       cgfw_verdict_name(have), cgfw_verdict_name(want));
 		}
+		if (t[k].w->audit != (!t[k].attach && a.audit))
+			cgfw_plan_note(plan, '~', "mode %s: %s -> %s", t[k].rel[0] ? t[k].rel : "/",
+				       t[k].w->audit ? "enforce" : "audit",
+				       t[k].w->audit ? "audit" : "enforce");
 	}
 	err = cgfw_policy_apply_ifaces(NULL, pol, old, plan);
 	if (err || dry_run)
@@ -305,11 +309,14 @@ static int apply_locked(struct cgfw_pin *pin, struct cgfw_state *st, const struc
 
 		err = changed < 0 ? changed : 0;
 	}
-	for (size_t k = 0; !err && k < nt; k++)
+	for (size_t k = 0; !err && k < nt; k++) {
 		for (int d = 0; !err && d < CGFW_DIR_COUNT; d++)
 			err = cgfw_change_default(ch, t[k].id, CGFW_DIR_BIT(d),
 						  t[k].w->def_set[d] ? t[k].w->def[d] :
 								       CGFW_VERDICT_ALLOW);
+		if (!err)
+			err = cgfw_change_audit(ch, t[k].id, t[k].w->audit);
+	}
 	for (size_t i = 0; !err && i < nprev; i++) {
 		bool keep = false, manual = false;
 

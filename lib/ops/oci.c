@@ -263,6 +263,8 @@ static int create_runtime(const char *id, const char *name, long pid, const char
 		err = cgfw_change_default(ch, cg.id, CGFW_DIR_BIT(d),
 					  w->def_set[d] ? w->def[d] : CGFW_VERDICT_ALLOW);
 	if (!err)
+		err = cgfw_change_audit(ch, cg.id, w->audit);
+	if (!err)
 		err = cgfw_change_commit(ch);
 	if (err) {
 		char msg[1024];

@@ -470,6 +470,8 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 				w.def[1] = w.def[0];
 				w.def_set[0] = w.def_set[1] = true;
 			}
+		} else if (!strcmp(key, "audit")) {
+			parse_bool(c, v, "audit", &w.audit);
 		} else if (!strcmp(key, "egress")) {
 			parse_rules(c, v, CGFW_DIR_BIT(CGFW_DIR_EGRESS), &w);
 		} else if (!strcmp(key, "ingress")) {
@@ -478,7 +480,8 @@ static void parse_workload(struct ctx *c, yaml_node_t *n)
 			parse_rules(c, v, CGFW_DIR_BOTH, &w);
 		} else {
 			ERR(c, k,
-			    "unknown workload key '%s' (name, cgroup, default, egress, ingress, rules)",
+			    "unknown workload key '%s' (name, cgroup, default, audit, egress, ingress, "
+			    "rules)",
 			    key);
 		}
 	}

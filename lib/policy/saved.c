@@ -17,18 +17,19 @@
 
 /* ---- compiled rules as JSON: ["deny", "203.0.113.0/24", "egress", "tcp", "80-90"] ---- */
 
-static json_t *rule_to_json(const struct cgfw_rule *r)
+/* [action, prefix, direction, proto, ports, line]: the line in the workload's file. */
+static json_t *rule_to_json(const struct cgfw_rule *r, int line)
 {
 	char pfx[CGFW_ADDRSTRLEN], ports[16] = "";
 
 	cgfw_format_prefix(&r->pfx, pfx, sizeof(pfx));
 	if (r->port_lo || r->port_hi)
 		snprintf(ports, sizeof(ports), "%u-%u", r->port_lo, r->port_hi);
-	return json_pack("[sssss]", r->action == CGFW_DENY ? "deny" : "allow", pfx,
+	return json_pack("[sssssi]", r->action == CGFW_DENY ? "deny" : "allow", pfx,
 			 r->dirs == CGFW_DIR_BOTH		   ? "both" :
 			 r->dirs == CGFW_DIR_BIT(CGFW_DIR_INGRESS) ? "ingress" :
 								     "egress",
-			 r->proto ? cgfw_proto_name(r->proto) : "", ports);
+			 r->proto ? cgfw_proto_name(r->proto) : "", ports, line);
 }
 
 static int rule_from_json(json_t *j, struct cgfw_rule *r)
@@ -64,13 +65,16 @@ json_t *cgfw_workload_json(const struct cgfw_pol_workload *w)
 					    json_string(cgfw_verdict_name(w->def[d])));
 	json_object_set_new(o, "default", def);
 	for (size_t i = 0; i < w->nrules; i++)
-		json_array_append_new(rules, rule_to_json(&w->rules[i].r));
+		json_array_append_new(rules, rule_to_json(&w->rules[i].r, w->rules[i].line));
 	json_object_set_new(o, "rules", rules);
 	json_object_set_new(o, "source", json_sprintf("%s:%d", w->file ? w->file : "?", w->line));
+	json_object_set_new(o, "file", json_string(w->file ? w->file : "?"));
+	json_object_set_new(o, "line", json_integer(w->line));
+	json_object_set_new(o, "audit", json_boolean(w->audit));
 	return o;
 }
 
-static int workload_from_json(json_t *o, struct cgfw_pol_workload *w)
+static int workload_from_json(json_t *o, struct cgfw_policy *pol, struct cgfw_pol_workload *w)
 {
 	json_t *rules = json_object_get(o, "rules"), *def = json_object_get(o, "default"), *v;
 	const char *name = json_string_value(json_object_get(o, "name"));
@@ -82,6 +86,20 @@ static int workload_from_json(json_t *o, struct cgfw_pol_workload *w)
 		return -EINVAL;
 	w->name = strdup(name);
 	w->cgroup = cg ? strdup(cg) : NULL;
+	w->audit = json_is_true(json_object_get(o, "audit"));
+	w->line = (int)json_integer_value(json_object_get(o, "line"));
+	if (json_string_value(json_object_get(o, "file"))) {
+		/* Owned by the policy, as the parser's file names are. */
+		char **f = realloc(pol->files, (pol->nfiles + 1) * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		pol->files = f;
+		f[pol->nfiles] = strdup(json_string_value(json_object_get(o, "file")));
+		if (!f[pol->nfiles])
+			return -ENOMEM;
+		w->file = f[pol->nfiles++];
+	}
 	for (int d = 0; d < CGFW_DIR_COUNT; d++) {
 		const char *s = json_string_value(
 			json_object_get(def, d == CGFW_DIR_INGRESS ? "ingress" : "egress"));
@@ -97,6 +115,8 @@ static int workload_from_json(json_t *o, struct cgfw_pol_workload *w)
 	json_array_foreach(rules, i, v) {
 		if (rule_from_json(v, &w->rules[w->nrules].r) < 0)
 			return -EINVAL;
+		w->rules[w->nrules].file = w->file;
+		w->rules[w->nrules].line = (int)json_integer_value(json_array_get(v, 5));
 		w->nrules++;
 	}
 	return 0;
@@ -228,7 +248,7 @@ int cgfw_policy_from_json(json_t *j, const char *name, struct cgfw_policy *ret)
 		return cgfw_seterr(ENOMEM, "out of memory");
 	json_array_foreach(ws, i, w) {
 		/* Counted first: a half-read workload is freed with the policy. */
-		err = workload_from_json(w, &pol.workloads[pol.nworkloads++]);
+		err = workload_from_json(w, &pol, &pol.workloads[pol.nworkloads++]);
 		if (err) {
 			err = cgfw_seterr(EINVAL,
 					  "%s: workload %zu is damaged; re-apply the policy", name,

@@ -1018,6 +1018,112 @@ START_TEST(test_seen_recorded)
 }
 END_TEST
 
+static void set_audit(uint64_t id, bool audit)
+{
+	struct cgfw_change *c = NULL;
+
+	ck_assert_msg(cgfw_change_begin(st, &c) == 0, "%s", cgfw_errmsg());
+	ck_assert_msg(cgfw_change_audit(c, id, audit) == 0, "%s", cgfw_errmsg());
+	ck_assert_msg(cgfw_change_commit(c) == 0, "%s", cgfw_errmsg());
+	cgfw_change_free(c);
+}
+
+/* Audit: what would be dropped passes, counted under its own reasons; enforce drops again. */
+START_TEST(test_audit)
+{
+	static const struct test_case tc = { .desc = "audit" };
+	struct rule_spec spec = DENY(CG, "198.51.100.0/24", "tcp", "443", OUT);
+	struct step by_rule = { "denied by a rule",
+				EG,
+				{ V4(L4, "198.51.100.3"), TCP(40000, 443) },
+				PASS(AUDIT_RULE) };
+	struct step by_default = { "denied by the default",
+				   EG,
+				   { V4(L4, "203.0.113.3"), TCP(40000, 80) },
+				   PASS(AUDIT_DEFAULT) };
+	struct step allowed = {
+		"allowed anyway", ING, { V4("203.0.113.3", L4), TCP(80, 40000) }, PASS(ALLOW_REPLY)
+	};
+	struct cgfw_rule r;
+
+	fresh(A, D);
+	to_rule(&spec, &r);
+	ck_assert_int_eq(cgfw_rules_update(st, &r, 1, true, NULL, NULL), 1);
+	set_audit(CGID, true);
+	run_step(&tc, &by_rule);
+	run_step(&tc, &by_default);
+	set_audit(CGID, false);
+	by_rule.pass = 0;
+	by_rule.reason = CGFW_R_DROP_RULE;
+	run_step(&tc, &by_rule);
+	by_default.pass = 0;
+	by_default.reason = CGFW_R_DROP_DEFAULT;
+	run_step(&tc, &by_default);
+	/* What audit let out opened no flow: the answer is not a reply (the default
+	 * lets it in, and that makes its way back a reply). */
+	allowed.reason = CGFW_R_ALLOW_DEFAULT;
+	run_step(&tc, &allowed);
+	by_default.pass = 1;
+	by_default.reason = CGFW_R_ALLOW_REPLY;
+	run_step(&tc, &by_default);
+	remove_all_rules();
+}
+END_TEST
+
+/* Every rule counts the packets and bytes it decides, and when it last did. */
+START_TEST(test_rule_counters)
+{
+	static const struct test_case tc = { .desc = "counters" };
+	struct rule_spec specs[2] = { DENY(CG, "198.51.100.0/24", "udp", "53", OUT),
+				      ALLOW(HOST, "198.51.100.0/24", NULL, NULL, OUT) };
+	struct step dns = {
+		"udp 53", EG, { V4(L4, "198.51.100.9"), UDP(40000, 53) }, DROP(DROP_RULE)
+	};
+	struct step web = {
+		"tcp 443", EG, { V4(L4, "198.51.100.9"), TCP(40000, 443) }, PASS(ALLOW_RULE)
+	};
+	struct cgfw_rule rules[2], *list = NULL;
+	struct cgfw_rule_stats *stats = NULL;
+	struct pkt f1, f2;
+	size_t n = 0;
+
+	fresh(A, A);
+	to_rule(&specs[0], &rules[0]);
+	to_rule(&specs[1], &rules[1]);
+	ck_assert_int_eq(cgfw_rules_update(st, rules, 2, true, NULL, NULL), 2);
+	for (int i = 0; i < 3; i++)
+		run_step(&tc, &dns);
+	run_step(&tc, &web);
+	ck_assert_int_eq(pkt_build(&dns.pkt, &f1), 0);
+	ck_assert_int_eq(pkt_build(&web.pkt, &f2), 0);
+	/* A change elsewhere carries the counts into the new rule set. */
+	{
+		struct rule_spec other = DENY(HOST, "203.0.113.0/24", NULL, NULL, IN);
+		struct cgfw_rule r;
+
+		to_rule(&other, &r);
+		ck_assert_int_eq(cgfw_rules_update(st, &r, 1, true, NULL, NULL), 1);
+	}
+	ck_assert_msg(cgfw_rules_list_stats(st, &list, &stats, &n) == 0, "%s", cgfw_errmsg());
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].proto == CGFW_PROTO_UDP) {
+			ck_assert_uint_eq(stats[i].packets, 3);
+			ck_assert_uint_eq(stats[i].bytes, 3 * (f1.len - ETH_HLEN));
+			ck_assert_uint_gt(stats[i].last_ns, 0);
+		} else if (list[i].pfx.len == 24 && list[i].pfx.addr[0] == 198) {
+			ck_assert_uint_eq(stats[i].packets, 1);
+			ck_assert_uint_eq(stats[i].bytes, f2.len - ETH_HLEN);
+		} else {
+			ck_assert_uint_eq(stats[i].packets, 0);
+			ck_assert_uint_eq(stats[i].last_ns, 0);
+		}
+	}
+	free(list);
+	free(stats);
+	remove_all_rules();
+}
+END_TEST
+
 static int setup_state(void)
 {
 	int err;
@@ -1091,6 +1197,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_table, 0, NCASES);
 	tcase_add_test(tc, test_rule_removed);
 	tcase_add_test(tc, test_seen_recorded);
+	tcase_add_test(tc, test_audit);
+	tcase_add_test(tc, test_rule_counters);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_SILENT);

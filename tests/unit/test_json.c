@@ -203,10 +203,15 @@ START_TEST(test_seen_json_never)
 }
 END_TEST
 
-static const char *const att_keys[] = { "cgroup",	    "cgroup_id",
-					"default_ingress",  "default_egress",
-					"ingress_attached", "egress_attached",
-					"attached_at",	    NULL };
+static const char *const att_keys[] = { "cgroup",
+					"cgroup_id",
+					"default_ingress",
+					"default_egress",
+					"ingress_attached",
+					"egress_attached",
+					"attached_at",
+					"mode",
+					NULL };
 
 START_TEST(test_attachment_json)
 {
@@ -229,6 +234,11 @@ START_TEST(test_attachment_json)
 	ck_assert(json_is_true(json_object_get(o, "ingress_attached")));
 	ck_assert(json_is_false(json_object_get(o, "egress_attached")));
 	expect_str(o, "attached_at", "2023-11-14T22:13:20.500Z");
+	expect_str(o, "mode", "enforce");
+	json_decref(o);
+	a.audit = true;
+	o = cgfw_attachment_json(&a);
+	expect_str(o, "mode", "audit");
 	json_decref(o);
 }
 END_TEST

@@ -158,16 +158,24 @@ END_TEST
 
 /* ---- compiling, against the naive precedence ------------------------------------------------ */
 
-/* The documented precedence, by brute force over a rule list. */
+/*
+ * The documented precedence, by brute force over a rule list; and the rules
+ * that decide: per scope, the first rule in list order with the best key
+ * (ordinals within the scope's rules).
+ */
 static void naive(const struct rs *rs, uint32_t slot, const struct cgfw_rs_pkt *p,
 		  const uint8_t addr[16], struct cgfw_match *ret)
 {
-	struct cgfw_match m = {};
+	struct cgfw_match m = { .rule_host = CGFW_RS_NORULE, .rule_cg = CGFW_RS_NORULE };
+	size_t first[2] = { 0, 0 }; /* where the host's and the cgroup's rules start */
 
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].slot < slot)
+			first[1] = i + 1;
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct cgfw_rs_rule *r = &rs->rules[i];
 		uint8_t masked[16];
-		uint32_t key;
+		uint32_t key, ord;
 
 		if ((r->slot != 0 && r->slot != slot) || r->family != p->family || !r->act[p->dir])
 			continue;
@@ -180,9 +188,16 @@ static void naive(const struct rs *rs, uint32_t slot, const struct cgfw_rs_pkt *
 		if (key > m.key) {
 			m.key = key;
 			m.act = 0;
+			m.rule_host = m.rule_cg = CGFW_RS_NORULE;
 		}
-		if (key == m.key)
-			m.act |= r->act[p->dir];
+		if (key != m.key)
+			continue;
+		m.act |= r->act[p->dir];
+		ord = (uint32_t)(i - first[r->slot != 0]);
+		if (r->slot == 0 && m.rule_host == CGFW_RS_NORULE)
+			m.rule_host = ord;
+		else if (r->slot != 0 && m.rule_cg == CGFW_RS_NORULE)
+			m.rule_cg = ord;
 	}
 	*ret = m;
 }
@@ -286,11 +301,14 @@ static void check_against_naive(const struct rs *rs, const union cgfw_rs_elem *o
 		rnd_pkt(&p, addr);
 		cgfw_rs_match(e, n, slot, &p, &got);
 		naive(rs, slot, &p, addr, &want);
-		ck_assert_msg(got.key == want.key && got.act == want.act,
+		ck_assert_msg(got.key == want.key && got.act == want.act &&
+				      got.rule_host == want.rule_host &&
+				      got.rule_cg == want.rule_cg,
 			      "packet %d (family %u dir %u proto %u port %u, slot %u): key %u act "
-			      "%#x, the precedence says key %u act %#x",
-			      i, p.family, p.dir, p.proto, p.port, slot, got.key, got.act, want.key,
-			      want.act);
+			      "%#x rules %d/%d, the precedence says key %u act %#x rules %d/%d",
+			      i, p.family, p.dir, p.proto, p.port, slot, got.key, got.act,
+			      (int)got.rule_host, (int)got.rule_cg, want.key, want.act,
+			      (int)want.rule_host, (int)want.rule_cg);
 	}
 	if (ret) {
 		*ret = e;
@@ -366,7 +384,7 @@ START_TEST(test_compile_reuses_unchanged_blocks)
 }
 END_TEST
 
-START_TEST(test_compile_shares_decisions)
+START_TEST(test_compile_names_rules_directly)
 {
 	struct rs rs;
 	union cgfw_rs_elem *e = NULL;
@@ -383,7 +401,8 @@ START_TEST(test_compile_shares_decisions)
 		ck_assert_int_eq(cgfw_rs_apply(&rs, &r, NULL, true, 1), 1);
 	}
 	ck_assert_int_eq(cgfw_rs_compile(&rs, NULL, 0, &e, &n), 0);
-	ck_assert_uint_eq(e[CGFW_RS_SCOPE(1)].scope.ndec, 1);
+	/* Each rule decides alone: its image value names it, no decision record. */
+	ck_assert_uint_eq(e[CGFW_RS_SCOPE(1)].scope.ndec, 0);
 	ck_assert_uint_eq(e[CGFW_RS_SCOPE(1)].scope.nrules, 1000);
 	ck_assert_uint_eq(e[CGFW_RS_INFO].info.rules4, 1000);
 	ck_assert_uint_eq(e[CGFW_RS_INFO].info.lens4, 1);
@@ -428,7 +447,7 @@ Suite *rule_suite(void)
 	tcase_add_test(ta, test_scope_drop_takes_rules);
 	tcase_add_loop_test(tc, test_compile_matches_precedence, 0, 4);
 	tcase_add_test(tc, test_compile_reuses_unchanged_blocks);
-	tcase_add_test(tc, test_compile_shares_decisions);
+	tcase_add_test(tc, test_compile_names_rules_directly);
 	tcase_add_test(tc, test_compile_refuses_too_many_covering_port_rules);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, ta);

@@ -40,6 +40,8 @@ struct cgfw_attachment {
 	uint8_t def[CGFW_DIR_COUNT];
 	uint64_t attached_ns;
 	bool ingress, egress; /* links present and live */
+	bool audit;	      /* audit mode: would-drops pass and are reported */
+	uint32_t slot;	      /* its scope in the rule set */
 };
 
 int cgfw_attach(struct cgfw_state *st, const struct cgfw_cgroup *cg);
@@ -85,6 +87,9 @@ int cgfw_change_attach(struct cgfw_change *c, const struct cgfw_cgroup *cg);
 /* Detach cgroup @id: its scope and rules go; -EINVAL if it is not attached. */
 int cgfw_change_detach(struct cgfw_change *c, uint64_t id);
 int cgfw_change_default(struct cgfw_change *c, uint64_t id, uint8_t dirs, uint8_t verdict);
+/* Audit mode on or off for cgroup @id: in audit, what would be dropped passes,
+ * counted (reason audit_*) and reported by `cgfw monitor`. */
+int cgfw_change_audit(struct cgfw_change *c, uint64_t id, bool audit);
 /*
  * Add or remove rules: adds[i] says which for rules[i] (adds NULL: add_all).
  * Rules of one key apply in array order. Returns the number of rules that
@@ -113,6 +118,19 @@ int cgfw_rules_list(struct cgfw_state *st, struct cgfw_rule **ret, size_t *ret_n
 /* The policy hash of the rule set in force (cgfw_change_policy). */
 int cgfw_rules_policy(struct cgfw_state *st, uint64_t *ret);
 
+/*
+ * What each rule decided, as cgfw_rules_list lists them: stats[i] is the
+ * counter of rules[i]'s key (the rules one key merges share it: they decide
+ * together). A rule counts every packet it decides, also in audit mode.
+ */
+struct cgfw_rule_stats {
+	uint64_t packets, bytes;
+	uint64_t last_ns; /* CLOCK_REALTIME of the last hit; 0: never */
+};
+
+int cgfw_rules_list_stats(struct cgfw_state *st, struct cgfw_rule **ret,
+			  struct cgfw_rule_stats **ret_stats, size_t *ret_n);
+
 /* ---- programs ------------------------------------------------------------------------- */
 
 /* One attached cgroup's programs, loaded but not attached (tests, `cgfw explain`). */
@@ -123,6 +141,50 @@ struct cgfw_cgroup_prog {
 
 int cgfw_cgroup_prog_load(struct cgfw_state *st, uint64_t cgid, struct cgfw_cgroup_prog **ret);
 void cgfw_cgroup_prog_free(struct cgfw_cgroup_prog *p);
+
+/* ---- explain ---------------------------------------------------------------------------- */
+
+/* A packet to explain: one end is the workload's (local), the other the remote one. */
+struct cgfw_explain_pkt {
+	int dir;	/* CGFW_DIR_INGRESS (remote -> local) or CGFW_DIR_EGRESS */
+	uint8_t family; /* CGFW_FAMILY_* */
+	uint8_t proto;	/* CGFW_PROTO_TCP (a SYN), _UDP, _ICMP (echo request) or another */
+	uint8_t remote[16], local[16]; /* network order; local may be all zero */
+	uint16_t rport, lport;	       /* host order */
+};
+
+/* What the programs of one attached cgroup (the packet's or an ancestor's) decided. */
+struct cgfw_explain_step {
+	uint64_t cgid;
+	char path[PATH_MAX]; /* relative to the cgroup2 mount, "/" for the root */
+	uint32_t slot;
+	uint8_t verdict; /* CGFW_VERDICT_ALLOW or _DENY, as the program returned it */
+	uint8_t reason;	 /* enum cgfw_reason */
+	uint8_t def;	 /* the cgroup's default for the direction */
+	uint8_t act;	 /* action bits at the deciding prefix */
+	bool reply, audit;
+	uint64_t gen; /* the rule set that decided */
+	/* The deciding rules: [0] host-wide, [1] the cgroup's own (both when tied). */
+	uint32_t rule_host, rule_cg; /* ordinals in their scopes */
+	bool has_rule[2];
+	struct cgfw_rule rule[2]; /* its strongest action and origin for the direction */
+	struct cgfw_rule_stats stats[2];
+};
+
+/*
+ * Run @x through the programs of @cg and of each attached ancestor, innermost
+ * first, with the datapath's own code (nothing is counted or recorded). The
+ * packet passes if every step allows it. -EINVAL if none is attached.
+ */
+int cgfw_explain(struct cgfw_state *st, const struct cgfw_cgroup *cg,
+		 const struct cgfw_explain_pkt *x, struct cgfw_explain_step **ret, size_t *ret_n);
+/* The same for many packets: the explain instances loaded once. */
+struct cgfw_explainer;
+int cgfw_explainer_open(struct cgfw_state *st, const struct cgfw_cgroup *cg,
+			struct cgfw_explainer **ret);
+int cgfw_explainer_run(struct cgfw_explainer *x, const struct cgfw_explain_pkt *p,
+		       struct cgfw_explain_step **ret, size_t *ret_n);
+void cgfw_explainer_free(struct cgfw_explainer *x);
 
 /* ---- seen addresses ---------------------------------------------------------------------- */
 
@@ -152,6 +214,13 @@ struct cgfw_status {
 };
 
 int cgfw_status_get(struct cgfw_state *st, struct cgfw_status *ret);
+/*
+ * The verdict counters of one attached cgroup (by direction and reason),
+ * kept for the first CGFW_CGSTATS_SLOTS scope slots; -ENOENT if not attached,
+ * -ERANGE for a cgroup beyond them (it is in the totals of cgfw_status_get).
+ */
+int cgfw_cgroup_counters(struct cgfw_state *st, uint64_t cgid, uint64_t packets[CGFW_DIR_COUNT][8],
+			 uint64_t bytes[CGFW_DIR_COUNT][8]);
 
 /* ---- JSON (jansson) ---------------------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ struct cgfw_pol_workload {
 	char *cgroup; /* NULL: hook-only workload */
 	bool def_set[CGFW_DIR_COUNT];
 	uint8_t def[CGFW_DIR_COUNT]; /* CGFW_VERDICT_* */
+	bool audit;		     /* audit mode: would-drops pass and are reported */
 	struct cgfw_pol_rule *rules;
 	size_t nrules;
 	const char *file;
