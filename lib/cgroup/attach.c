@@ -707,9 +707,10 @@ int cgfw_state_repair(struct cgfw_state *st)
 			done++;
 	}
 	if (!err && done)
-		cgfw_notice("an interrupted change was completed: %zu cgroup%s now match%s the "
-			    "rule set in force",
-			    done, done == 1 ? "" : "s", done == 1 ? "es" : "");
+		cgfw_notice(
+			"a command killed during a change left %zu cgroup%s out of step with the "
+			"rule set in force: %s linked or unlinked to match it",
+			done, done == 1 ? "" : "s", done == 1 ? "it is now" : "they are now");
 out:
 	cgfw_rs_free(&rs);
 	if (upgraded)

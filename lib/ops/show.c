@@ -36,6 +36,16 @@ int cgfw_policy_show(struct cgfw_policy_view *ret)
 	size_t nct = 0;
 	int err;
 
+	/* What a killed apply staged is finished or undone first (exclusive lock). */
+	if (cgfw_store_staged() && cgfw_state_exists()) {
+		err = cgfw_state_open(CGFW_OPEN_LOCK, &st);
+		if (!err)
+			err = cgfw_store_repair(st);
+		cgfw_state_close(st);
+		st = NULL;
+		if (err)
+			return err;
+	}
 	err = cgfw_policy_load_saved(&v.policy);
 	if (err)
 		return err;

@@ -182,6 +182,15 @@ void cgfw_store_discard_policy(void)
 	unlink(path);
 }
 
+bool cgfw_store_staged(void)
+{
+	char p1[PATH_MAX], p2[PATH_MAX];
+
+	cgfw_store_path("policy.json.next", p1, sizeof(p1));
+	cgfw_store_path("attached.json.next", p2, sizeof(p2));
+	return access(p1, F_OK) == 0 || access(p2, F_OK) == 0;
+}
+
 int cgfw_store_repair(struct cgfw_state *st)
 {
 	json_t *j = NULL, *a = NULL;

@@ -36,6 +36,8 @@ int cgfw_policy_load_saved(struct cgfw_policy *ret);
  * cgfw_notice). A command holding the state's lock calls it.
  */
 int cgfw_store_repair(struct cgfw_state *st);
+/* Did a policy apply leave staged files (cgfw_store_repair has work)? */
+bool cgfw_store_staged(void);
 
 /* ---- policies ------------------------------------------------------------------------ */
 
