@@ -11,9 +11,11 @@
  *   3. Stateful interfaces only: ICMP echo requests need --icmp, other ICMP
  *      and other IP protocols pass; DHCP client replies pass; ssh (tcp/22) to
  *      the interface's own addresses passes unless --no-ssh.
- *   4. The rule table (tproxy, redirect, inbound; precedence in
- *      tc_rule_map.h) is probed, one hash lookup per destination prefix
- *      length in use, longest first.
+ *   4. The rule set (tproxy, redirect, inbound; layout and precedence in
+ *      tc_rule_map.h): an LPM walk to the longest destination prefix with
+ *      rules, whatever the number of rules and prefix lengths, then its
+ *      entries (a port index for single ports), then the prefixes that
+ *      contain it until one matches.
  *   5. No rule: passed, or on a stateful interface passed only when the
  *      packet belongs to a local socket (or answers a UDP flow this host
  *      sent), else dropped.
@@ -60,13 +62,16 @@ const volatile __u32 cgfw_l2_len = 14;	 /* offset of the IP header */
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
-struct tc_table {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CGFW_TC_TABLE_MIN);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	/* sizes, not types: the table is created by user space without BTF */
-	__uint(key_size, sizeof(struct cgfw_tc_key));
-	__uint(value_size, sizeof(struct cgfw_tc_val));
+/*
+ * The rule set (tc_rule_map.h). Its inner maps have the size they need
+ * (BPF_F_INNER_MAP): user space creates them; this one is a stand-in.
+ */
+struct tc_rules {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CGFW_TC_MIN_ELEMS);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__uint(value_size, CGFW_TC_ELEM_SIZE);
 };
 
 struct {
@@ -74,16 +79,8 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tc_table);
+	__array(values, struct tc_rules);
 } cgfw_tc_rtab SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CGFW_LENS_SLOTS);
-	__type(key, __u32);
-	__type(value, struct cgfw_tc_lens_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cgfw_tc_lens SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -146,6 +143,19 @@ struct {
 
 /* ---- rule lookup ----------------------------------------------------------- */
 
+static __always_inline const struct cgfw_lpm_elem *tc_lpm_elem(void *t, __u32 idx)
+{
+	return bpf_map_lookup_elem(t, &idx);
+}
+#define CGFW_LPM_CTX_T		void *
+#define CGFW_LPM_ELEM(ctx, idx) tc_lpm_elem((ctx), (idx))
+#include "cgfw_lpm.h"
+
+static __always_inline const union cgfw_tc_elem *elem(void *t, __u32 idx)
+{
+	return bpf_map_lookup_elem(t, &idx);
+}
+
 /* What an entry must match, besides the destination prefix. */
 struct want {
 	__u32 sa[4]; /* packet source, network byte order */
@@ -154,24 +164,19 @@ struct want {
 	__u16 pad;
 };
 
+/* The walk: a node (1-based), the best entry of the node so far. */
 struct look {
-	struct cgfw_tc_key key;
-	const struct cgfw_len_list *list;
-	void *tbl;     /* the current rule table, looked up once per packet */
-	struct want w; /* a separate struct: the global cgfw_tc_scan() may clobber it */
-	__u32 da[4];   /* packet destination */
-	__u32 len;     /* packet length, for the rule's byte counter */
-	__u16 gen;     /* generation of the head being probed */
-	__u64 best;    /* rank to beat while walking chunks */
-	/* the winning entry */
-	__u8 found;
-	__u8 kind;
-	__u16 to_port;
-	__u32 id;
-	__u8 to_addr[16];
+	void *t;
+	struct want w;
+	__u32 node;
+	__u32 nodes;	 /* element of node 1 */
+	__u32 base;	 /* the list being scanned */
+	__u32 best;	 /* element of the best entry; 0: none */
+	__u64 best_rank; /* its rank */
+	__u32 lo, hi;	 /* the port index bounds */
 };
 
-static __always_inline __u64 rank(const struct cgfw_tc_entry *e)
+static __always_inline __u64 rank(const struct cgfw_tc_entry_a *e)
 {
 	/* The precedence of tc_rule_map.h as one number; never 0. */
 	return ((__u64)e->src_len << 40) | ((__u64)(e->ifindex != 0) << 32) |
@@ -179,7 +184,7 @@ static __always_inline __u64 rank(const struct cgfw_tc_entry *e)
 	       (__u64)(0xffff - e->port_lo);
 }
 
-static __always_inline int entry_match(const struct cgfw_tc_entry *e, const struct want *l)
+static __always_inline int entry_match(const struct cgfw_tc_entry_a *e, const struct want *l)
 {
 	const __u32 *m, *s;
 	__u32 sl;
@@ -199,105 +204,105 @@ static __always_inline int entry_match(const struct cgfw_tc_entry *e, const stru
 	       (l->sa[2] & m[2]) == s[2] && (l->sa[3] & m[3]) == s[3];
 }
 
-/* First (best-ranked) matching entry of a value, entries being in precedence order. */
-static __always_inline struct cgfw_tc_entry *scan(struct cgfw_tc_val *v, const struct look *l)
-{
-	if (!v)
-		return NULL;
-#pragma unroll
-	for (int j = 0; j < CGFW_TC_INLINE; j++) {
-		if (j >= v->n)
-			break;
-		if (entry_match(&v->e[j], &l->w))
-			return &v->e[j];
-	}
-	return NULL;
-}
-
-static __always_inline void take(struct look *l, struct cgfw_tc_entry *e)
-{
-	__sync_fetch_and_add(&e->packets, 1);
-	__sync_fetch_and_add(&e->bytes, l->len);
-	l->found = 1;
-	l->kind = e->kind;
-	l->id = e->id;
-	l->to_port = e->to_port;
-	__builtin_memcpy(l->to_addr, e->to_addr, 16);
-}
-
-static long probe_chunk(__u32 i, void *ctx)
+/* Entries with port ranges, best first: the first that matches is their best. */
+static long scan_range(__u32 i, void *ctx)
 {
 	struct look *l = ctx;
-	struct cgfw_tc_entry *e;
-	void *tbl = l->tbl;
+	const union cgfw_tc_elem *e = l->t ? elem(l->t, l->base + 2 * i) : NULL;
 
-	if (!tbl)
-		return 1;
-	l->key.type = CGFW_TC_KEY_CHUNK;
-	l->key.gen = l->gen;
-	l->key.sub = (__u16)(i + 1);
-	e = scan(bpf_map_lookup_elem(tbl, &l->key), l);
 	if (!e)
+		return 1;
+	if (!entry_match(&e->ea, &l->w))
 		return 0;
-	/* Chunks continue the sorted list: the first match is the list's best. */
-	if (rank(e) > l->best)
-		take(l, e);
+	l->best = l->base + 2 * i;
+	l->best_rank = rank(&e->ea);
 	return 1;
 }
 
-static long probe_len(__u32 i, void *ctx)
+/* The single-port entries of the packet's port, best first (from index lo on). */
+static long scan_port(__u32 i, void *ctx)
 {
 	struct look *l = ctx;
-	struct cgfw_tc_val *head;
-	struct cgfw_tc_entry *le, *pe = NULL;
-	__u32 *a = (__u32 *)l->key.addr;
-	void *tbl = l->tbl;
-	const __u32 *m;
-	__u8 plen;
+	const union cgfw_tc_elem *r, *e;
+	__u32 k = l->lo + i;
+	const struct cgfw_tc_portref *pr;
 
-	if (i >= l->list->n || i >= sizeof(l->list->len))
+	if (k >= l->hi || !l->t)
 		return 1;
-	plen = l->list->len[i];
-	if (plen > 128)
+	r = elem(l->t, l->base + k / CGFW_TC_PORTREFS);
+	if (!r)
 		return 1;
-	m = cgfw_masks[plen];
-	a[0] = l->da[0] & m[0];
-	a[1] = l->da[1] & m[1];
-	a[2] = l->da[2] & m[2];
-	a[3] = l->da[3] & m[3];
-	l->key.prefixlen = plen;
-	l->key.type = CGFW_TC_KEY_HEAD;
-	l->key.gen = 0;
-	l->key.sub = 0;
-	if (!tbl)
+	pr = &r->pr[k % CGFW_TC_PORTREFS];
+	if (pr->port != l->w.port)
 		return 1;
-	head = bpf_map_lookup_elem(tbl, &l->key);
-	if (!head)
+	e = elem(l->t, pr->entry);
+	if (!e || !entry_match(&e->ea, &l->w))
 		return 0;
-	le = scan(head, l);
-	if ((head->flags & CGFW_TC_F_PORTIDX) &&
-	    (head->portmask[(l->w.port / 64) % 4] >> (l->w.port % 64)) & 1) {
-		l->key.type = CGFW_TC_KEY_PORT;
-		l->key.gen = head->gen;
-		l->key.sub = l->w.port;
-		pe = scan(bpf_map_lookup_elem(tbl, &l->key), l);
+	if (rank(&e->ea) > l->best_rank) {
+		l->best = pr->entry;
+		l->best_rank = rank(&e->ea);
 	}
-	if (!le && head->nchunks) {
-		l->best = pe ? rank(pe) : 0;
-		l->gen = head->gen;
-		bpf_loop(head->nchunks, probe_chunk, l, 0);
-		if (l->found)
-			return 1;
-	}
-	if (le && (!pe || rank(le) > rank(pe)))
-		take(l, le);
-	else if (pe)
-		take(l, pe);
-	/* Longest destination prefix first: a match here ends the walk. */
-	return l->found ? 1 : 0;
+	return 1;
 }
 
-/* The rule that decides for a packet, copied out of the table. */
+/* One step of the binary search for the first reference of the packet's port in [lo, hi). */
+static long search_port(__u32 i, void *ctx)
+{
+	struct look *l = ctx;
+	const union cgfw_tc_elem *r;
+	__u32 mid;
+
+	if (l->lo >= l->hi || !l->t)
+		return 1;
+	mid = l->lo + (l->hi - l->lo) / 2;
+	r = elem(l->t, l->base + mid / CGFW_TC_PORTREFS);
+	if (!r)
+		return 1;
+	if (r->pr[mid % CGFW_TC_PORTREFS].port < l->w.port)
+		l->lo = mid + 1;
+	else
+		l->hi = mid;
+	return 0;
+}
+
+/* One destination prefix: its best matching entry, else on to the prefix that contains it. */
+static long walk_node(__u32 i, void *ctx)
+{
+	struct look *l = ctx;
+	const union cgfw_tc_elem *a, *b;
+	__u32 at, n, lo;
+
+	if (!l->node || !l->t)
+		return 1;
+	at = l->nodes + 2 * (l->node - 1);
+	a = elem(l->t, at);
+	b = elem(l->t, at + 1);
+	if (!a || !b)
+		return 1;
+	l->best = 0;
+	l->best_rank = 0;
+	if (b->nb.nranges) {
+		l->base = a->na.first;
+		bpf_loop(b->nb.nranges, scan_range, l, 0);
+	}
+	if (b->nb.nports) {
+		/* The first reference of the packet's port: a binary search. */
+		n = b->nb.nports;
+		l->base = b->nb.ports;
+		l->lo = 0;
+		l->hi = n;
+		bpf_loop(32, search_port, l, 0);
+		lo = l->lo;
+		l->hi = n;
+		bpf_loop(n - lo, scan_port, l, 0);
+	}
+	if (l->best)
+		return 1; /* the longest destination prefix with a match decides */
+	l->node = a->na.parent;
+	return l->node ? 0 : 1;
+}
+
+/* The rule that decides for a packet, copied out of the rule set. */
 struct match {
 	__u32 id;
 	__u8 kind;
@@ -311,47 +316,82 @@ struct match {
  * of once per path of the caller: that keeps the verification of the
  * ingress program short.
  */
+/* The node of the longest destination prefix with rules (1-based), or 0: an LPM walk. */
+__noinline __u32 cgfw_tc_node(const struct cgfw_pkt *p)
+{
+	const union cgfw_tc_elem *h, *roots;
+	__u32 zero = 0, k, img, v;
+	void *t;
+
+	if (!p)
+		return 0;
+	t = bpf_map_lookup_elem(&cgfw_tc_rtab, &zero);
+	if (!t)
+		return 0;
+	h = elem(t, 0);
+	roots = elem(t, 1);
+	if (!h || !roots)
+		return 0;
+	k = CGFW_TC_ROOT(p->family, p->proto) & 3;
+	img = roots->roots.img[k];
+	if (!img)
+		return 0;
+	if (p->family == CGFW_FAMILY_INET) {
+		__u32 a;
+
+		__builtin_memcpy(&a, p->daddr, 4);
+		v = cgfw_lpm_lookup4(t, img, roots->roots.rb[k], bpf_ntohl(a));
+	} else {
+		__u64 hi, lo;
+
+		__builtin_memcpy(&hi, p->daddr, 8);
+		__builtin_memcpy(&lo, p->daddr + 8, 8);
+		v = cgfw_lpm_lookup6(t, img, roots->roots.rb[k], bpf_be64_to_cpu(hi),
+				     bpf_be64_to_cpu(lo));
+	}
+	return v <= h->hdr.nnodes ? v : 0;
+}
+
 __noinline int cgfw_tc_lookup(struct __sk_buff *skb, const struct cgfw_pkt *p, struct match *m)
 {
-	const struct cgfw_tc_lens_val *ctl, *lens;
+	const union cgfw_tc_elem *h, *ea;
+	union cgfw_tc_elem *eb;
 	struct look l;
-	__u32 zero = 0, slot;
+	__u32 zero = 0;
 
 	if (!skb || !p || !m)
 		return 0;
-	ctl = bpf_map_lookup_elem(&cgfw_tc_lens, &zero);
-	if (!ctl)
+	l.node = cgfw_tc_node(p);
+	if (!l.node)
 		return 0;
-	slot = ctl->active == 2 ? 2 : 1;
-	lens = bpf_map_lookup_elem(&cgfw_tc_lens, &slot);
-	if (!lens)
+	l.t = bpf_map_lookup_elem(&cgfw_tc_rtab, &zero);
+	if (!l.t)
 		return 0;
-	l.list = p->family == CGFW_FAMILY_INET ? &lens->v4 : &lens->v6;
-	if (!l.list->n)
+	h = elem(l.t, 0);
+	if (!h)
 		return 0;
-	/* Every field is set here or before its use: no 128-byte memset per packet. */
-	l.tbl = bpf_map_lookup_elem(&cgfw_tc_rtab, &zero);
-	l.key.family = p->family;
-	l.key.proto = p->proto;
+	/* Every field is set here or before its use: no memset per packet. */
 	__builtin_memcpy(l.w.sa, p->saddr, 16);
-	__builtin_memcpy(l.da, p->daddr, 16);
 	l.w.ifindex = skb->ifindex;
 	l.w.port = bpf_ntohs(p->dport);
 	l.w.pad = 0;
-	l.len = skb->len;
-	l.gen = 0;
+	l.nodes = h->hdr.nodes;
 	l.best = 0;
-	l.found = 0;
-	l.kind = 0;
-	l.to_port = 0;
-	l.id = 0;
-	bpf_loop(l.list->n, probe_len, &l, 0);
-	if (!l.found)
+	l.best_rank = 0;
+	l.base = l.lo = l.hi = 0;
+	bpf_loop(CGFW_TC_MAX_DEPTH, walk_node, &l, 0);
+	if (!l.best)
 		return 0;
-	m->id = l.id;
-	m->kind = l.kind;
-	m->to_port = l.to_port;
-	__builtin_memcpy(m->to_addr, l.to_addr, 16);
+	ea = elem(l.t, l.best);
+	eb = (union cgfw_tc_elem *)elem(l.t, l.best + 1);
+	if (!ea || !eb)
+		return 0;
+	__sync_fetch_and_add(&eb->eb.packets, 1);
+	__sync_fetch_and_add(&eb->eb.bytes, skb->len);
+	m->id = ea->ea.id;
+	m->kind = ea->ea.kind;
+	m->to_port = ea->ea.to_port;
+	__builtin_memcpy(m->to_addr, eb->eb.to_addr, 16);
 	return 1;
 }
 

@@ -18,16 +18,16 @@
 #define CGFW_TC_ROUTES_PIN "cgfw_tc_routes"
 #define CGFW_TC_ROUTES_MAX (1u << 20)
 
-#define CGFW_TC_LAYOUT_VERSION 2
+#define CGFW_TC_LAYOUT_VERSION 3
 
 /* Protocol number of the routes cgfw adds (see `ip route show proto 207`). */
 #define CGFW_TC_RTPROT 207
 
 struct cgfw_tc_meta_val {
 	__u32 layout_version; /* 0 until the state is complete */
-	__u32 next_rule_id;
+	__u32 pad0;	      /* rule ids and counts live in the rule set (tc_rule_map.h) */
 	__u32 next_attach_id;
-	__u32 table_entries; /* keys in the rule table (heads and sub-keys) */
+	__u32 pad1;
 	__u64 created_ns;
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_meta_val, 24);
@@ -76,9 +76,10 @@ struct cgfw_tc_route_key {
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_route_key, 32);
 
 struct cgfw_tc_route_val {
-	__u32 refs; /* tproxy rules with this destination prefix */
-	__u8 owned; /* cgfw added the route */
-	__u8 pad[3];
+	__u32 refs;   /* tproxy rules with this destination prefix */
+	__u8 owned;   /* cgfw added the route */
+	__u8 pending; /* recorded before it was added: not known to be there */
+	__u8 pad[2];
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_route_val, 8);
 

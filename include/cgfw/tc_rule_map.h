@@ -1,112 +1,157 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The TC rule table: tproxy, redirect and inbound rules of every interface.
+ * The TC rule set: the tproxy, redirect and inbound rules of every interface.
  *
- * cgfw_tc_rtab (BPF_MAP_TYPE_ARRAY_OF_MAPS, 1 slot) holds the table proper, a
- * BPF_MAP_TYPE_HASH (BPF_F_NO_PREALLOC) of cgfw_tc_key -> cgfw_tc_val. When the
- * table fills up, user space copies it into a bigger one and swaps the slot, so
- * the number of rules is bounded by memory, not by a constant.
+ * cgfw_tc_rtab (BPF_MAP_TYPE_ARRAY_OF_MAPS, 1 slot) holds it: an inner
+ * BPF_MAP_TYPE_ARRAY (BPF_F_MMAPABLE | BPF_F_INNER_MAP, so each rule set has
+ * the size it needs) of 32-byte elements, compiled by user space. A change
+ * writes a complete new rule set into a fresh inner map and makes it live
+ * with one update of the slot: a packet sees the old rules or the new ones,
+ * and a command killed at any moment leaves one of them.
  *
- * One HEAD key per (family, destination prefix, protocol). Its value holds the
- * first CGFW_TC_INLINE entries of that prefix in precedence order. When there
- * are more, single-port entries move to PORT sub-keys (one per port, looked up
- * with the packet's destination port) and the remaining entries continue, in
- * order, in CHUNK sub-keys 1..nchunks. PORTLIST sub-keys list the ports that
- * have a PORT sub-key (user space only). Sub-keys carry the generation of the
- * head that owns them: user space writes a new layout under a new generation,
- * then swaps the head in one update, so a packet sees the old layout or the
- * new one, never a mix.
+ * Layout (element indices):
+ *   0          struct cgfw_tc_hdr
+ *   1          struct cgfw_tc_roots: one LPM image (lpm_map.h) per family and
+ *              protocol, over the destination prefixes that have rules; the
+ *              value of a prefix is its node (1-based)
+ *   ...        the images
+ *   hdr.nodes  node i (1-based) in the two elements nodes + 2 (i - 1):
+ *              struct cgfw_tc_node_a, struct cgfw_tc_node_b
+ *   ...        the entries of each node, two elements each (cgfw_tc_entry_a,
+ *              cgfw_tc_entry_b): first the ones with a port range, best first,
+ *              then the single-port ones by port, best first within a port
+ *   ...        per node with single-port entries, its port index: struct
+ *              cgfw_tc_portref, sorted by port, CGFW_TC_PORTREFS per element
+ *   hdr.recs   one struct cgfw_tc_rec per rule, in entry order (user space)
  *
- * Precedence (the datapath picks the matching entry with the highest rank):
- *   1. longest destination prefix (probed longest first, see cgfw_tc_lens),
+ * Precedence (the datapath takes the matching entry with the highest rank):
+ *   1. longest destination prefix (the image's node, then its parents),
  *   2. longest source prefix,
  *   3. a rule bound to the packet's interface beats one for any interface,
  *   4. the narrowest port range,
  *   5. the lowest first port.
- * Within one key no two entries tie on all five, so the choice is unique.
- *
- * cgfw_tc_lens (BPF_MAP_TYPE_ARRAY, 3 slots): the destination prefix lengths
- * that have HEAD keys, double-buffered as in lengths_map.h.
+ * Within one node no two entries tie on all five, so the choice is unique.
  */
 #ifndef CGFW_TC_RULE_MAP_H
 #define CGFW_TC_RULE_MAP_H
 
 #include "abi.h"
-#include "lengths_map.h"
+#include "lpm_map.h"
 
 #define CGFW_TC_RTAB_PIN "cgfw_tc_rtab"
-#define CGFW_TC_LENS_PIN "cgfw_tc_lens"
 
-/* Smallest table; it doubles (at least) whenever it must grow. */
-#define CGFW_TC_TABLE_MIN 4096
+#define CGFW_TC_MAGIC	0x74726763u /* "cgrt" */
+#define CGFW_TC_VERSION 1
+
+#define CGFW_TC_ELEM_SIZE 32
+/* The template's size; rule sets are as large as they need (BPF_F_INNER_MAP). */
+#define CGFW_TC_MIN_ELEMS 64
+/* Rules of one rule set, at most. */
+#define CGFW_TC_RULES_MAX (1u << 22)
+/* The nesting of destination prefixes a packet may walk (IPv6: /0 ... /128). */
+#define CGFW_TC_MAX_DEPTH 130
 
 /* Rule kinds. */
 #define CGFW_TC_TPROXY	 1
 #define CGFW_TC_REDIRECT 2
 #define CGFW_TC_INBOUND	 3
 
-/* Key types. */
-#define CGFW_TC_KEY_HEAD     0
-#define CGFW_TC_KEY_CHUNK    1
-#define CGFW_TC_KEY_PORT     2
-#define CGFW_TC_KEY_PORTLIST 3
-
-struct cgfw_tc_key {
-	__u8 family;	/* CGFW_FAMILY_INET or CGFW_FAMILY_INET6 */
-	__u8 prefixlen; /* destination prefix length */
-	__u8 proto;	/* CGFW_PROTO_TCP or CGFW_PROTO_UDP */
-	__u8 type;	/* CGFW_TC_KEY_* */
-	__u16 gen;	/* 0 for a head; the owning head's generation otherwise */
-	__u16 sub;	/* chunk or portlist index (1..), or port (host order); 0 for a head */
-	__u8 addr[16];	/* destination prefix, network byte order, host bits cleared */
+struct cgfw_tc_hdr {
+	__u32 magic;   /* CGFW_TC_MAGIC */
+	__u16 version; /* CGFW_TC_VERSION */
+	__u16 pad;
+	__u32 elems; /* elements in use */
+	__u32 nrules;
+	__u32 nodes; /* element of node 1 */
+	__u32 nnodes;
+	__u32 recs;    /* element of the first record */
+	__u32 next_id; /* the id the next new rule gets */
 };
-CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_key, 24);
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_hdr, 32);
 
-struct cgfw_tc_entry {
+/* Image index: CGFW_TC_ROOT(family, proto). */
+#define CGFW_TC_ROOT(fam, proto) \
+	(((fam) == CGFW_FAMILY_INET6 ? 2 : 0) + ((proto) == CGFW_PROTO_UDP ? 1 : 0))
+
+struct cgfw_tc_roots {
+	__u32 img[4]; /* element of the image; 0: no rules of this family and protocol */
+	__u64 gen;    /* change number */
+	__u8 rb[4];   /* its root bits */
+	__u32 pad;
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_roots, 32);
+
+struct cgfw_tc_node_a {
+	__u8 addr[16]; /* the destination prefix, network order, host bits clear */
+	__u8 len;
+	__u8 family;
+	__u8 proto;
+	__u8 pad;
+	__u32 parent; /* the node of the longest prefix that contains this one, 0: none */
+	__u32 first;  /* element of its first entry */
+	__u32 n;      /* entries */
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_node_a, 32);
+
+struct cgfw_tc_node_b {
+	__u32 nranges; /* entries with a port range, first in the list */
+	__u32 ports;   /* element of its port index */
+	__u32 nports;  /* single-port entries (and port references) */
+	__u8 pad[20];
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_node_b, 32);
+
+/* What an entry matches and does. */
+struct cgfw_tc_entry_a {
 	__u32 id;      /* rule id, unique, never 0 */
 	__u32 ifindex; /* only packets of this interface; 0: any interface */
 	__u16 port_lo; /* destination ports, host byte order, inclusive */
 	__u16 port_hi;
-	__u16 to_port;	  /* tproxy listener / redirect port, network byte order */
-	__u8 kind;	  /* CGFW_TC_TPROXY, _REDIRECT, _INBOUND */
-	__u8 src_len;	  /* source prefix length; 0: any source */
-	__u8 src[16];	  /* source prefix, network byte order, host bits cleared */
-	__u8 to_addr[16]; /* tproxy listener address (all zero: the packet's own
-			   * destination) or redirect destination */
-	__u64 packets;	  /* counters, added to atomically by the datapath */
-	__u64 bytes;
+	__u16 to_port; /* tproxy listener / redirect port, network byte order */
+	__u8 kind;     /* CGFW_TC_TPROXY, _REDIRECT, _INBOUND */
+	__u8 src_len;  /* source prefix length; 0: any source */
+	__u8 src[16];  /* source prefix, network byte order, host bits cleared */
 };
-CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_entry, 64);
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_entry_a, 32);
 
-#define CGFW_TC_INLINE	   4
-#define CGFW_TC_PORTLIST_N (CGFW_TC_INLINE * sizeof(struct cgfw_tc_entry) / 2)
-
-/* Head flags. */
-#define CGFW_TC_F_PORTIDX 0x1 /* PORT sub-keys exist */
-
-struct cgfw_tc_val {
-	__u16 n;	   /* valid entries in e[] (ports[] in a PORTLIST) */
-	__u16 gen;	   /* head: generation of its sub-keys */
-	__u16 nchunks;	   /* head: CHUNK sub-keys 1..nchunks */
-	__u8 flags;	   /* head: CGFW_TC_F_* */
-	__u8 nportlists;   /* head: PORTLIST sub-keys 1..nportlists */
-	__u64 portmask[4]; /* head: bit (port % 256) set for every PORT sub-key, so most
-			    * ports without one cost no lookup */
-	union {
-		struct cgfw_tc_entry e[CGFW_TC_INLINE];
-		__u16 ports[CGFW_TC_PORTLIST_N];
-	};
+struct cgfw_tc_entry_b {
+	__u8 to_addr[16]; /* tproxy listener (all zero: the packet's own destination), or
+			   * redirect destination */
+	__u64 packets;	  /* counters, added to atomically by the datapath and carried */
+	__u64 bytes;	  /* into every new rule set by user space */
 };
-CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_val, 40 + CGFW_TC_INLINE * 64);
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_entry_b, 32);
 
-struct cgfw_tc_lens_val {
-	__u32 active; /* entry 0 only: 1 or 2 */
+/* A single-port entry in its node's port index. */
+struct cgfw_tc_portref {
+	__u16 port; /* host order */
+	__u16 pad;
+	__u32 entry; /* element of the entry */
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_portref, 8);
+
+#define CGFW_TC_PORTREFS 4
+
+/* What user space keeps per rule beside the datapath's part. */
+struct cgfw_tc_rec {
+	__u32 id;
 	__u32 pad;
-	struct cgfw_len_list v4;
-	struct cgfw_len_list v6;
-	__u32 count4[CGFW_LEN4_MAX + 3]; /* heads per prefix length, user space only */
-	__u32 count6[CGFW_LEN6_MAX + 3];
+	__u64 netns; /* the network namespace the rule was added in (its local route's) */
+	__u8 pad2[16];
 };
-CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_lens_val, 8 + 2 * 280 + 4 * 36 + 4 * 132);
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_rec, 32);
+
+union cgfw_tc_elem {
+	struct cgfw_lpm_elem lpm;
+	struct cgfw_tc_hdr hdr;
+	struct cgfw_tc_roots roots;
+	struct cgfw_tc_node_a na;
+	struct cgfw_tc_node_b nb;
+	struct cgfw_tc_entry_a ea;
+	struct cgfw_tc_entry_b eb;
+	struct cgfw_tc_portref pr[CGFW_TC_PORTREFS];
+	struct cgfw_tc_rec rec;
+};
+CGFW_ABI_ASSERT_SIZE(union cgfw_tc_elem, 32);
 
 #endif /* CGFW_TC_RULE_MAP_H */

@@ -227,7 +227,30 @@ int cgfw_status_get(struct cgfw_state *st, struct cgfw_status *ret)
 	s.rules6 = e[CGFW_RS_INFO].info.rules6;
 	s.lens4 = e[CGFW_RS_INFO].info.lens4;
 	s.lens6 = e[CGFW_RS_INFO].info.lens6;
+	s.rs_elems = n;
+	s.rs_capacity = mapped / CGFW_RS_ELEM_SIZE;
+	s.rs_gen = e[CGFW_RS_HDR].hdr.gen;
 	cgfw_rs_unmap(e, mapped);
+	s.seen_max = CGFW_SEEN_MAX;
+	s.flows_max = CGFW_FLOWS_MAX;
+	if (cgfw_seen_drain(st, NULL, NULL) == 0) {
+		void *dk = NULL, *dv = NULL;
+
+		if (cgfw_map_dump(st->seen_fd, sizeof(struct cgfw_seen_key),
+				  sizeof(struct cgfw_seen_val), &dk, &dv, &s.seen_entries) == 0) {
+			free(dk);
+			free(dv);
+		}
+	}
+	{
+		void *dk = NULL, *dv = NULL;
+
+		if (cgfw_map_dump(st->flows_fd, sizeof(struct cgfw_flow_key),
+				  sizeof(struct cgfw_flow_val), &dk, &dv, &s.flows_entries) == 0) {
+			free(dk);
+			free(dv);
+		}
+	}
 	err = cgfw_map_dump(st->cgroups_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
 			    (void **)&vals, &s.attachments);
 	if (err)

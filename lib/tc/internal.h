@@ -14,10 +14,45 @@ struct cgfw_tc {
 	struct cgfw_pin *pin;
 	bool own_pin; /* opened by cgfw_tc_open(), closed with the state */
 	uint64_t netns;
-	int rtab_fd, lens_fd, ifaces_fd, ifaddr_fd, conn_fd, udpflow_fd, meta_fd, stats_fd,
-		routes_fd, events_fd, evrate_fd;
-	int table_fd; /* the current inner rule table, -1 until needed */
+	int rtab_fd, ifaces_fd, ifaddr_fd, conn_fd, udpflow_fd, meta_fd, stats_fd, routes_fd,
+		events_fd, evrate_fd;
 };
+
+/* ---- the rule set (ruleset.c) -------------------------------------------------------- */
+
+/* The rules of a rule set in memory, with the network namespace each was added in. */
+struct cgfw_tc_set {
+	struct cgfw_tc_rule *r;
+	uint64_t *netns;
+	size_t n;
+	uint32_t next_id;
+	uint64_t gen;
+};
+
+void cgfw_tc_set_free(struct cgfw_tc_set *s);
+/* The live set, read back (counters included). */
+int cgfw_tc_set_read(struct cgfw_tc *tc, struct cgfw_tc_set *ret);
+/* Compile into elements; make it live with one switch, carrying the counts. */
+int cgfw_tc_set_compile(const struct cgfw_tc_set *s, union cgfw_tc_elem **ret, size_t *ret_n);
+int cgfw_tc_set_commit(struct cgfw_tc *tc, const struct cgfw_tc_set *s);
+/* A new inner map holding @n elements of @e. */
+int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, int *ret_fd);
+/* The live inner map, mapped (ret_fd: its fd too, or NULL). */
+int cgfw_tc_set_map(struct cgfw_tc *tc, bool writable, const union cgfw_tc_elem **ret,
+		    size_t *ret_n, size_t *ret_mapped, int *ret_fd);
+/* A rule as stored: addresses masked. */
+void cgfw_tc_rule_normalize(struct cgfw_tc_rule *r);
+bool cgfw_tc_same_match(const struct cgfw_tc_rule *a, const struct cgfw_tc_rule *b);
+
+/* ---- routes (routes.c) ---------------------------------------------------------------- */
+
+/*
+ * Make this network namespace's local routes what the rules @s need (the
+ * tproxy rules added here). @add_only: add what is missing, remove nothing
+ * (before a switch: no packet is intercepted without its route); else also
+ * remove what no rule needs any more (after it). Returns routes changed.
+ */
+int cgfw_tc_routes_sync(struct cgfw_tc *tc, const struct cgfw_tc_set *s, bool add_only);
 
 static inline const char *cgfw_tc_root(const struct cgfw_tc *tc)
 {
@@ -27,14 +62,8 @@ static inline const char *cgfw_tc_root(const struct cgfw_tc *tc)
 /* Inode of the calling process's network namespace. */
 uint64_t cgfw_netns_id(void);
 
-/* The inner rule table (opened on first use) and its capacity. */
-int cgfw_tc_table(struct cgfw_tc *tc, int *ret_fd, uint32_t *ret_max);
-/* Replace the table with one of at least @want entries, copying every entry. */
-int cgfw_tc_table_grow(struct cgfw_tc *tc, uint32_t want);
 int cgfw_tc_meta_read(struct cgfw_tc *tc, struct cgfw_tc_meta_val *ret);
 int cgfw_tc_meta_write(struct cgfw_tc *tc, const struct cgfw_tc_meta_val *v);
-int cgfw_tc_lens_read(struct cgfw_tc *tc, struct cgfw_tc_lens_val *ret);
-int cgfw_tc_lens_publish(struct cgfw_tc *tc, struct cgfw_tc_lens_val *v);
 /* Record the interface's current addresses for its attachment; returns changes made. */
 int cgfw_tc_sync_addrs(struct cgfw_tc *tc, uint32_t attach_id, uint32_t ifindex);
 
@@ -56,5 +85,39 @@ int cgfw_nl_addrs(uint32_t ifindex, struct cgfw_prefix **ret, size_t *ret_n);
 int cgfw_nl_filter_prios(uint32_t ifindex, uint32_t parent, uint16_t **ret, size_t *ret_n);
 int cgfw_nl_watch_open(void);
 int cgfw_nl_watch_wait(int fd, int timeout_ms);
+void cgfw_nl_watch_close(int fd);
+
+/*
+ * The parsers of the kernel's replies, each over what one recv() returned
+ * (exposed for fuzz/fuzz_netlink.c). cgfw_nl_cb_run() is libmnl's
+ * mnl_cb_run() on the whole messages of @buf; its callbacks (mnl_cb_t) read
+ * a link (data: struct cgfw_nl_link), an address dump (struct
+ * cgfw_nl_addr_acc), a filter dump (struct cgfw_nl_prio_acc).
+ */
+struct nlmsghdr;
+
+struct cgfw_nl_addr_acc {
+	uint32_t ifindex; /* addresses of this interface only */
+	struct cgfw_prefix *v;
+	size_t n, cap;
+	int err;
+};
+
+struct cgfw_nl_prio_acc {
+	uint16_t *v; /* each priority once */
+	size_t n, cap;
+	int err;
+};
+
+int cgfw_nl_cb_run(const void *buf, size_t len, uint32_t seq, uint32_t portid,
+		   int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+int cgfw_nl_link_cb(const struct nlmsghdr *nlh, void *data);
+int cgfw_nl_addr_cb(const struct nlmsghdr *nlh, void *data);
+int cgfw_nl_filter_cb(const struct nlmsghdr *nlh, void *data);
+/*
+ * The route acks in @buf for sequence numbers [base, base + count): errs[i]
+ * still 1 (no ack yet) takes the ack's error. Returns how many it took.
+ */
+size_t cgfw_nl_acks_parse(const void *buf, size_t len, uint32_t base, size_t count, int *errs);
 
 #endif /* CGFW_TC_INTERNAL_H */

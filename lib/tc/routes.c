@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The local routes tproxy rules need (bpf_sk_assign delivers only to a
- * destination that routes locally): per network namespace, reference-counted
- * in cgfw_tc_routes, added over rtnetlink and removed with the last rule.
+ * destination that routes locally), per network namespace: the destination
+ * prefixes of the tproxy rules added in that namespace. cgfw_tc_routes
+ * records each with the rules that need it and whether cgfw added it (a
+ * route that was there before is used, never removed).
+ *
+ * cgfw_tc_routes_sync makes the routes what a rule set needs: before a
+ * switch it only adds (a route is recorded, pending, before it is added, so
+ * a command killed in between leaves a record the next sync completes);
+ * after it, it also removes what no rule needs. Every TC command that takes
+ * the lock syncs the live set first, so whatever a killed command left is
+ * set right.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,25 +21,18 @@
 #include <bpf/bpf.h>
 
 #include "internal.h"
-#include "table.h"
 
-static int cmp_rdelta(const void *x, const void *y)
-{
-	return memcmp(&((const struct rdelta *)x)->key, &((const struct rdelta *)y)->key,
-		      sizeof(struct cgfw_tc_route_key));
-}
-
-void cgfw_tc_route_key_of(struct cgfw_tc *tc, const struct cgfw_tc_key *hk,
-			  struct cgfw_tc_route_key *k)
+static void route_key(const struct cgfw_tc *tc, const struct cgfw_prefix *p,
+		      struct cgfw_tc_route_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->netns = tc->netns;
-	k->family = hk->family;
-	k->prefixlen = hk->prefixlen;
-	memcpy(k->addr, hk->addr, 16);
+	k->family = p->family;
+	k->prefixlen = p->len;
+	memcpy(k->addr, p->addr, 16);
 }
 
-void cgfw_tc_route_prefix(const struct cgfw_tc_route_key *k, struct cgfw_prefix *p)
+static void route_prefix(const struct cgfw_tc_route_key *k, struct cgfw_prefix *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->family = k->family;
@@ -38,157 +40,195 @@ void cgfw_tc_route_prefix(const struct cgfw_tc_route_key *k, struct cgfw_prefix 
 	memcpy(p->addr, k->addr, 16);
 }
 
-/* Merge per-rule deltas into one per prefix; read the current references. */
-int cgfw_tc_routes_prepare(struct cgfw_tc *tc, struct rdelta *rd, size_t *n)
+struct want {
+	struct cgfw_tc_route_key key;
+	uint32_t refs;
+};
+
+static int cmp_key(const void *a, const void *b)
 {
+	return memcmp(a, b, sizeof(struct cgfw_tc_route_key));
+}
+
+/* The routes of this namespace @s needs, with their rule counts, sorted. */
+static int wanted(struct cgfw_tc *tc, const struct cgfw_tc_set *s, struct want **ret, size_t *n)
+{
+	struct want *w = calloc(s->n + 1, sizeof(*w));
 	size_t m = 0;
 
-	qsort(rd, *n, sizeof(*rd), cmp_rdelta);
-	for (size_t i = 0; i < *n; i++) {
-		if (m && !memcmp(&rd[m - 1].key, &rd[i].key, sizeof(rd[i].key))) {
-			rd[m - 1].delta += rd[i].delta;
+	if (!w)
+		return cgfw_seterr(ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i].kind == CGFW_TC_TPROXY && s->netns[i] == tc->netns) {
+			route_key(tc, &s->r[i].dst, &w[m].key);
+			w[m++].refs = 1;
+		}
+	qsort(w, m, sizeof(*w), cmp_key);
+	*n = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (*n && !cmp_key(&w[*n - 1].key, &w[i].key)) {
+			w[*n - 1].refs++;
 			continue;
 		}
-		rd[m++] = rd[i];
+		w[(*n)++] = w[i];
 	}
-	*n = m;
-	for (size_t i = 0; i < m; i++) {
-		struct cgfw_tc_route_val v;
+	*ret = w;
+	return 0;
+}
 
-		if (bpf_map_lookup_elem(tc->routes_fd, &rd[i].key, &v) == 0) {
-			rd[i].existed = true;
-			rd[i].refs = v.refs;
-			rd[i].owned = v.owned;
+struct rec {
+	struct cgfw_tc_route_key key;
+	struct cgfw_tc_route_val val;
+};
+
+static int rec_conv(const void *key, const void *val, void *out, void *arg)
+{
+	const struct cgfw_tc_route_key *k = key;
+	struct rec *o = out;
+
+	if (k->netns != ((const struct cgfw_tc *)arg)->netns)
+		return 0;
+	memcpy(&o->key, key, sizeof(o->key));
+	memcpy(&o->val, val, sizeof(o->val));
+	return 1;
+}
+
+/*
+ * Add the routes of @p (n of them); ret_owned[i] says whether cgfw added it
+ * (else it was somebody's already). -errno naming the first that failed.
+ */
+static int add_routes(struct cgfw_prefix *p, size_t n, bool *ret_owned)
+{
+	_cleanup_free_ int *errs = calloc(n ? n : 1, sizeof(*errs));
+	_cleanup_free_ struct cgfw_prefix *q = calloc(n ? n : 1, sizeof(*q));
+	_cleanup_free_ size_t *qi = calloc(n ? n : 1, sizeof(*qi));
+	_cleanup_free_ int *qe = calloc(n ? n : 1, sizeof(*qe));
+	size_t nq = 0;
+	int err;
+
+	if (!errs || !q || !qi || !qe)
+		return cgfw_seterr(ENOMEM, "out of memory");
+	err = cgfw_nl_local_routes(true, p, n, errs);
+	if (err)
+		return err;
+	/*
+	 * A route that exists may be cgfw's own (proto 207) from a command that
+	 * died: a delete naming our protocol only takes such a route; then it is
+	 * added again, and owned. Anybody else's route stays, used, never removed.
+	 */
+	for (size_t j = 0; j < n; j++)
+		if (errs[j] == -EEXIST) {
+			qi[nq] = j;
+			q[nq++] = p[j];
+		}
+	if (nq && cgfw_nl_local_routes(false, q, nq, qe) == 0) {
+		size_t nr = 0;
+
+		for (size_t j = 0; j < nq; j++)
+			if (qe[j] == 0) {
+				qi[nr] = qi[j];
+				q[nr++] = q[j];
+			}
+		if (nr && cgfw_nl_local_routes(true, q, nr, qe) == 0)
+			for (size_t j = 0; j < nr; j++)
+				errs[qi[j]] = qe[j];
+	}
+	for (size_t j = 0; j < n; j++) {
+		ret_owned[j] = errs[j] == 0;
+		if (errs[j] && errs[j] != -EEXIST) {
+			char buf[CGFW_ADDRSTRLEN];
+
+			cgfw_format_prefix(&p[j], buf, sizeof(buf));
+			return cgfw_seterr(errs[j] < 0 ? errs[j] : EIO,
+					   "cannot add the local route for %s: %s", buf,
+					   strerror(errs[j] < 0 ? -errs[j] : EIO));
 		}
 	}
 	return 0;
 }
 
-/* Add the routes that go from no rule to some; undo on failure. */
-int cgfw_tc_routes_add(struct rdelta *rd, size_t n)
+int cgfw_tc_routes_sync(struct cgfw_tc *tc, const struct cgfw_tc_set *s, bool add_only)
 {
-	struct cgfw_prefix *p = calloc(n ? n : 1, sizeof(*p));
-	int *errs = calloc(n ? n : 1, sizeof(*errs));
-	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
-	size_t m = 0;
-	int err = 0;
+	_cleanup_free_ struct want *w = NULL;
+	_cleanup_free_ struct rec *rec = NULL;
+	_cleanup_free_ struct cgfw_prefix *p = NULL;
+	_cleanup_free_ size_t *pw = NULL;
+	_cleanup_free_ bool *owned = NULL;
+	size_t nw = 0, nr = 0, np = 0, i = 0, j = 0, changed = 0;
+	int err;
 
-	if (!p || !errs || !idx) {
-		err = cgfw_seterr(ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (rd[i].refs == 0 && (int64_t)rd[i].refs + rd[i].delta > 0) {
-			cgfw_tc_route_prefix(&rd[i].key, &p[m]);
-			idx[m++] = i;
-		}
-	err = cgfw_nl_local_routes(true, p, m, errs);
+	err = wanted(tc, s, &w, &nw);
+	if (!err)
+		err = cgfw_map_collect(tc->routes_fd, CGFW_TC_ROUTES_PIN,
+				       sizeof(struct cgfw_tc_route_key),
+				       sizeof(struct cgfw_tc_route_val), sizeof(struct rec),
+				       rec_conv, tc, (void **)&rec, &nr);
 	if (err)
-		goto out;
-	{
-		/*
-		 * A route that exists may be cgfw's own (proto 207) left by a run that
-		 * died before recording it: a delete that names our protocol only takes
-		 * such a route; then it is added again, and owned. Anybody else's
-		 * route stays, used but never removed.
-		 */
-		struct cgfw_prefix *q = calloc(m ? m : 1, sizeof(*q));
-		size_t *qi = calloc(m ? m : 1, sizeof(*qi));
-		int *qe = calloc(m ? m : 1, sizeof(*qe));
-		size_t nq = 0;
+		return err;
+	qsort(rec, nr, sizeof(*rec), cmp_key);
+	p = calloc(nw + nr + 1, sizeof(*p));
+	pw = calloc(nw + 1, sizeof(*pw));
+	owned = calloc(nw + 1, sizeof(*owned));
+	if (!p || !pw || !owned)
+		return cgfw_seterr(ENOMEM, "out of memory");
+	/* What to add: wanted, and not recorded or not known to be there. */
+	for (i = 0, j = 0; i < nw; i++) {
+		while (j < nr && cmp_key(&rec[j].key, &w[i].key) < 0)
+			j++;
+		if (j < nr && !cmp_key(&rec[j].key, &w[i].key) && !rec[j].val.pending) {
+			if (rec[j].val.refs != w[i].refs) {
+				struct cgfw_tc_route_val v = rec[j].val;
 
-		for (size_t j = 0; q && qi && qe && j < m; j++)
-			if (errs[j] == -EEXIST) {
-				qi[nq] = j;
-				q[nq++] = p[j];
+				v.refs = w[i].refs;
+				bpf_map_update_elem(tc->routes_fd, &w[i].key, &v, BPF_ANY);
 			}
-		if (nq && cgfw_nl_local_routes(false, q, nq, qe) == 0) {
-			size_t nr = 0;
-
-			for (size_t j = 0; j < nq; j++)
-				if (qe[j] == 0) {
-					qi[nr] = qi[j];
-					q[nr++] = q[j];
-				}
-			if (nr && cgfw_nl_local_routes(true, q, nr, qe) == 0)
-				for (size_t j = 0; j < nr; j++)
-					errs[qi[j]] = qe[j];
-		}
-		free(q);
-		free(qi);
-		free(qe);
-	}
-	for (size_t j = 0; j < m; j++) {
-		if (errs[j] == 0) {
-			rd[idx[j]].added = rd[idx[j]].owned = true;
-		} else if (errs[j] == -EEXIST) {
-			rd[idx[j]].owned = false; /* somebody's route: use it, never remove it */
-		} else if (!err) {
-			char buf[CGFW_ADDRSTRLEN];
-
-			cgfw_format_prefix(&p[j], buf, sizeof(buf));
-			err = cgfw_seterr(errs[j] < 0 ? errs[j] : EIO,
-					  "cannot add the local route for %s: %s", buf,
-					  strerror(errs[j] < 0 ? -errs[j] : EIO));
-		}
-	}
-	if (err) {
-		/* Take back the ones this call added. */
-		size_t k = 0;
-
-		for (size_t j = 0; j < m; j++)
-			if (rd[idx[j]].added)
-				p[k++] = p[j];
-		cgfw_nl_local_routes(false, p, k, errs);
-	}
-out:
-	free(p);
-	free(errs);
-	free(idx);
-	return err;
-}
-
-/* After the rules: record the references, remove routes no rule needs any more. */
-void cgfw_tc_routes_commit(struct cgfw_tc *tc, struct rdelta *rd, size_t n)
-{
-	struct cgfw_prefix *p = calloc(n ? n : 1, sizeof(*p));
-	int *errs = calloc(n ? n : 1, sizeof(*errs));
-	size_t m = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int64_t refs = (int64_t)rd[i].refs + rd[i].delta;
-
-		if (refs > 0) {
-			struct cgfw_tc_route_val v = { .refs = (uint32_t)refs,
-						       .owned = rd[i].owned };
-
-			bpf_map_update_elem(tc->routes_fd, &rd[i].key, &v, BPF_ANY);
 			continue;
 		}
-		if (rd[i].existed)
-			bpf_map_delete_elem(tc->routes_fd, &rd[i].key);
-		if (rd[i].owned && p)
-			cgfw_tc_route_prefix(&rd[i].key, &p[m++]);
+		{
+			struct cgfw_tc_route_val v = { .refs = w[i].refs,
+						       .owned = 1,
+						       .pending = 1 };
+
+			if (bpf_map_update_elem(tc->routes_fd, &w[i].key, &v, BPF_ANY) < 0)
+				return cgfw_seterr(errno, "cannot record a route in %s: %s",
+						   CGFW_TC_ROUTES_PIN, strerror(errno));
+		}
+		route_prefix(&w[i].key, &p[np]);
+		pw[np++] = i;
 	}
-	if (p && errs)
-		cgfw_nl_local_routes(false, p, m, errs);
-	free(p);
-	free(errs);
-}
+	if (np) {
+		err = add_routes(p, np, owned);
+		for (size_t k = 0; k < np; k++) {
+			struct cgfw_tc_route_val v = { .refs = w[pw[k]].refs, .owned = owned[k] };
 
-void cgfw_tc_routes_undo(struct rdelta *rd, size_t n)
-{
-	struct cgfw_prefix *p = calloc(n ? n : 1, sizeof(*p));
-	int *errs = calloc(n ? n : 1, sizeof(*errs));
-	size_t m = 0;
+			if (!err || owned[k])
+				bpf_map_update_elem(tc->routes_fd, &w[pw[k]].key, &v, BPF_ANY);
+		}
+		if (err)
+			return err;
+		changed += np;
+	}
+	if (add_only)
+		return (int)changed;
+	/* What to remove: recorded, not wanted. */
+	np = 0;
+	for (i = 0, j = 0; j < nr; j++) {
+		while (i < nw && cmp_key(&w[i].key, &rec[j].key) < 0)
+			i++;
+		if (i < nw && !cmp_key(&w[i].key, &rec[j].key))
+			continue;
+		if (rec[j].val.owned)
+			route_prefix(&rec[j].key, &p[np++]);
+		bpf_map_delete_elem(tc->routes_fd, &rec[j].key);
+		changed++;
+	}
+	if (np) {
+		_cleanup_free_ int *errs = calloc(np, sizeof(*errs));
 
-	for (size_t i = 0; p && errs && i < n; i++)
-		if (rd[i].added)
-			cgfw_tc_route_prefix(&rd[i].key, &p[m++]);
-	if (p && errs)
-		cgfw_nl_local_routes(false, p, m, errs);
-	free(p);
-	free(errs);
+		if (errs)
+			cgfw_nl_local_routes(false, p, np, errs);
+	}
+	return (int)changed;
 }
 
 static int route_conv(const void *key, const void *val, void *out, void *arg)
@@ -198,7 +238,7 @@ static int route_conv(const void *key, const void *val, void *out, void *arg)
 	const struct cgfw_tc *tc = arg;
 	struct cgfw_tc_route *o = out;
 
-	cgfw_tc_route_prefix(k, &o->pfx);
+	route_prefix(k, &o->pfx);
 	o->refs = v->refs;
 	o->owned = v->owned;
 	o->this_netns = k->netns == tc->netns;

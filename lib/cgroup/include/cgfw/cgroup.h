@@ -211,6 +211,11 @@ struct cgfw_status {
 	uint32_t lens4, lens6; /* prefix lengths in use */
 	uint64_t packets[CGFW_DIR_COUNT][8];
 	uint64_t bytes[CGFW_DIR_COUNT][8];
+	/* Fill levels: entries in use and capacity. */
+	size_t seen_entries, seen_max;	 /* the seen-address LRU (the per-CPU caches drained) */
+	size_t flows_entries, flows_max; /* admitted flows (LRU) */
+	size_t rs_elems, rs_capacity;	 /* the rule set's 32-byte elements */
+	uint64_t rs_gen;		 /* its change number */
 };
 
 int cgfw_status_get(struct cgfw_state *st, struct cgfw_status *ret);

@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The TC rule set (include/cgfw/tc_rule_map.h): read back into rules,
+ * compiled from rules, made live by one switch of cgfw_tc_rtab's slot.
+ *
+ * Compiling: rules sorted by (family, protocol, destination address, length)
+ * put a prefix before the ones it contains, so one pass with a stack of the
+ * enclosing prefixes gives every node its parent. A node's entries are its
+ * range rules best first, then its single-port rules by port, best first
+ * within a port, with a port index of the latter. One LPM image per family
+ * and protocol maps each destination prefix to its node.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include <cgfw/lpm.h>
+
+#include "internal.h"
+
+/* ---- rules and entries ------------------------------------------------------------------ */
+
+static uint64_t rank_of(const struct cgfw_tc_rule *r)
+{
+	return ((uint64_t)r->src.len << 40) | ((uint64_t)(r->ifindex != 0) << 32) |
+	       ((uint64_t)(0xffff - (uint16_t)(r->port_hi - r->port_lo)) << 16) |
+	       (uint64_t)(0xffff - r->port_lo);
+}
+
+/* The rule as the rule set stores it: addresses masked, the source of the family. */
+void cgfw_tc_rule_normalize(struct cgfw_tc_rule *r)
+{
+	uint8_t m[16];
+
+	cgfw_mask(r->dst.family, r->dst.len, r->dst.addr, m);
+	memcpy(r->dst.addr, m, 16);
+	if (!r->src.len) {
+		memset(&r->src, 0, sizeof(r->src));
+		r->src.family = r->dst.family;
+	} else {
+		cgfw_mask(r->src.family, r->src.len, r->src.addr, m);
+		memcpy(r->src.addr, m, 16);
+	}
+	if (!r->has_to_addr)
+		memset(r->to_addr, 0, sizeof(r->to_addr));
+}
+
+bool cgfw_tc_same_match(const struct cgfw_tc_rule *a, const struct cgfw_tc_rule *b)
+{
+	return a->dst.family == b->dst.family && a->dst.len == b->dst.len &&
+	       !memcmp(a->dst.addr, b->dst.addr, 16) && a->proto == b->proto &&
+	       a->src.len == b->src.len && (!a->src.len || !memcmp(a->src.addr, b->src.addr, 16)) &&
+	       a->port_lo == b->port_lo && a->port_hi == b->port_hi && a->ifindex == b->ifindex;
+}
+
+/* The order of nodes: family, protocol, destination address, length. */
+static int cmp_dst(const struct cgfw_tc_rule *a, const struct cgfw_tc_rule *b)
+{
+	int c;
+
+	if (a->dst.family != b->dst.family)
+		return a->dst.family < b->dst.family ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	c = memcmp(a->dst.addr, b->dst.addr, 16);
+	if (c)
+		return c;
+	if (a->dst.len != b->dst.len)
+		return a->dst.len < b->dst.len ? -1 : 1;
+	return 0;
+}
+
+static bool single(const struct cgfw_tc_rule *r)
+{
+	return r->port_lo == r->port_hi;
+}
+
+/* Within a node: ranges best first, then single ports by port, best first. */
+static int cmp_in_node(const struct cgfw_tc_rule *a, const struct cgfw_tc_rule *b)
+{
+	uint64_t ra, rb;
+
+	if (single(a) != single(b))
+		return single(a) ? 1 : -1;
+	if (single(a) && a->port_lo != b->port_lo)
+		return a->port_lo < b->port_lo ? -1 : 1;
+	ra = rank_of(a);
+	rb = rank_of(b);
+	if (ra != rb)
+		return ra > rb ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+struct srule {
+	struct cgfw_tc_rule r;
+	uint64_t netns;
+};
+
+static int cmp_srule(const void *x, const void *y)
+{
+	const struct srule *a = x, *b = y;
+	int c = cmp_dst(&a->r, &b->r);
+
+	return c ? c : cmp_in_node(&a->r, &b->r);
+}
+
+static bool contains(const struct cgfw_tc_rule *p, const struct cgfw_tc_rule *q)
+{
+	uint8_t m[16];
+
+	if (p->dst.family != q->dst.family || p->proto != q->proto || p->dst.len > q->dst.len)
+		return false;
+	cgfw_mask(q->dst.family, p->dst.len, q->dst.addr, m);
+	return !memcmp(m, p->dst.addr, 16);
+}
+
+void cgfw_tc_set_free(struct cgfw_tc_set *s)
+{
+	free(s->r);
+	free(s->netns);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- compiling --------------------------------------------------------------------------- */
+
+struct tvec {
+	union cgfw_tc_elem *e;
+	size_t n, cap;
+};
+
+static int reserve(struct tvec *v, size_t k, size_t *at)
+{
+	if (v->n + k > UINT32_MAX / 2)
+		return cgfw_seterr(E2BIG, "the TC rule set would be too large");
+	if (v->n + k > v->cap) {
+		size_t cap = v->cap ? v->cap : 256;
+		union cgfw_tc_elem *m;
+
+		while (cap < v->n + k)
+			cap *= 2;
+		m = realloc(v->e, cap * sizeof(*m));
+		if (!m)
+			return cgfw_seterr(ENOMEM, "out of memory");
+		v->e = m;
+		v->cap = cap;
+	}
+	memset(&v->e[v->n], 0, k * sizeof(*v->e));
+	*at = v->n;
+	v->n += k;
+	return 0;
+}
+
+int cgfw_tc_set_compile(const struct cgfw_tc_set *s, union cgfw_tc_elem **ret, size_t *ret_n)
+{
+	_cleanup_free_ struct srule *sr = NULL;
+	_cleanup_free_ uint32_t *node_of = NULL;  /* per sorted rule: its node (1-based) */
+	_cleanup_free_ uint32_t *first_of = NULL; /* per node: its first sorted rule */
+	_cleanup_free_ struct cgfw_lpm_entry *ents = NULL;
+	struct tvec v = {};
+	size_t nnodes = 0, at, nodes_at, ent_at, n = s->n;
+	uint32_t stack[CGFW_TC_MAX_DEPTH];
+	size_t depth = 0;
+	int err;
+
+	sr = malloc((n ? n : 1) * sizeof(*sr));
+	node_of = malloc((n ? n : 1) * sizeof(*node_of));
+	first_of = malloc((n + 1) * sizeof(*first_of));
+	ents = malloc((n ? n : 1) * sizeof(*ents));
+	if (!sr || !node_of || !first_of || !ents)
+		return cgfw_seterr(ENOMEM, "out of memory for %zu rules", n);
+	for (size_t i = 0; i < n; i++) {
+		sr[i].r = s->r[i];
+		sr[i].netns = s->netns ? s->netns[i] : 0;
+	}
+	qsort(sr, n, sizeof(*sr), cmp_srule);
+	for (size_t i = 0; i < n; i++) {
+		if (!i || cmp_dst(&sr[i].r, &sr[i - 1].r))
+			first_of[nnodes++] = (uint32_t)i;
+		node_of[i] = (uint32_t)nnodes;
+	}
+	first_of[nnodes] = (uint32_t)n;
+
+	err = reserve(&v, 2, &at);
+	if (err)
+		goto fail;
+	/* One image per family and protocol, over its nodes' prefixes. */
+	for (int k = 0; k < 4; k++) {
+		struct cgfw_lpm_image *img = NULL;
+		const struct cgfw_lpm_elem *le;
+		size_t ne = 0, nle;
+
+		for (size_t nd = 0; nd < nnodes; nd++) {
+			const struct cgfw_tc_rule *r = &sr[first_of[nd]].r;
+
+			if ((int)CGFW_TC_ROOT(r->dst.family, r->proto) != k)
+				continue;
+			memset(&ents[ne], 0, sizeof(ents[ne]));
+			ents[ne].family = r->dst.family;
+			ents[ne].len = r->dst.len;
+			ents[ne].value = (uint32_t)(nd + 1);
+			memcpy(ents[ne].addr, r->dst.addr, 16);
+			ne++;
+		}
+		if (!ne)
+			continue;
+		err = cgfw_lpm_build(ents, ne,
+				     CGFW_LPM_F_DUP_ERROR |
+					     CGFW_LPM_F_ROOT_BITS(cgfw_lpm_root_bits_for(ne)),
+				     &img);
+		if (err) {
+			err = cgfw_seterr(err, "cannot compile %zu destination prefixes: %s", ne,
+					  strerror(-err));
+			goto fail;
+		}
+		le = cgfw_lpm_elems(img, &nle);
+		err = reserve(&v, nle, &at);
+		if (!err) {
+			memcpy(&v.e[at], le, nle * sizeof(*le));
+			v.e[1].roots.img[k] = (uint32_t)at;
+			v.e[1].roots.rb[k] = (uint8_t)cgfw_lpm_root_bits(img);
+		}
+		cgfw_lpm_free(img);
+		if (err)
+			goto fail;
+	}
+	/* Nodes, then entries, then port indexes, then records. */
+	err = reserve(&v, 2 * nnodes, &nodes_at);
+	if (!err)
+		err = reserve(&v, 2 * n, &ent_at);
+	if (err)
+		goto fail;
+	for (size_t nd = 0; nd < nnodes; nd++) {
+		const struct cgfw_tc_rule *p = &sr[first_of[nd]].r;
+		size_t lo = first_of[nd], hi = first_of[nd + 1], nranges = 0, nsingle;
+		struct cgfw_tc_node_a *a;
+		struct cgfw_tc_node_b *b;
+
+		while (depth && !contains(&sr[first_of[stack[depth - 1]]].r, p))
+			depth--;
+		a = &v.e[nodes_at + 2 * nd].na;
+		memcpy(a->addr, p->dst.addr, 16);
+		a->len = p->dst.len;
+		a->family = p->dst.family;
+		a->proto = p->proto;
+		a->parent = depth ? stack[depth - 1] + 1 : 0;
+		a->first = (uint32_t)(ent_at + 2 * lo);
+		a->n = (uint32_t)(hi - lo);
+		for (size_t i = lo; i < hi; i++)
+			nranges += !single(&sr[i].r);
+		nsingle = hi - lo - nranges;
+		b = &v.e[nodes_at + 2 * nd + 1].nb;
+		b->nranges = (uint32_t)nranges;
+		b->nports = (uint32_t)nsingle;
+		if (depth < CGFW_TC_MAX_DEPTH)
+			stack[depth++] = (uint32_t)nd;
+		for (size_t i = lo; i < hi; i++) {
+			const struct cgfw_tc_rule *r = &sr[i].r;
+			struct cgfw_tc_entry_a *ea = &v.e[ent_at + 2 * i].ea;
+			struct cgfw_tc_entry_b *eb = &v.e[ent_at + 2 * i + 1].eb;
+
+			ea->id = r->id;
+			ea->ifindex = r->ifindex;
+			ea->port_lo = r->port_lo;
+			ea->port_hi = r->port_hi;
+			ea->to_port = htons(r->to_port);
+			ea->kind = r->kind;
+			ea->src_len = r->src.len;
+			if (r->src.len)
+				memcpy(ea->src, r->src.addr, 16);
+			if (r->has_to_addr)
+				memcpy(eb->to_addr, r->to_addr, 16);
+		}
+	}
+	for (size_t nd = 0; nd < nnodes; nd++) {
+		struct cgfw_tc_node_b *b = &v.e[nodes_at + 2 * nd + 1].nb;
+		size_t lo = first_of[nd] + b->nranges, np = b->nports, pat;
+
+		if (!np)
+			continue;
+		err = reserve(&v, (np + CGFW_TC_PORTREFS - 1) / CGFW_TC_PORTREFS, &pat);
+		if (err)
+			goto fail;
+		b = &v.e[nodes_at + 2 * nd + 1].nb; /* v.e may have moved */
+		b->ports = (uint32_t)pat;
+		for (size_t q = 0; q < np; q++) {
+			struct cgfw_tc_portref *pr =
+				&v.e[pat + q / CGFW_TC_PORTREFS].pr[q % CGFW_TC_PORTREFS];
+
+			pr->port = sr[lo + q].r.port_lo;
+			pr->entry = (uint32_t)(ent_at + 2 * (lo + q));
+		}
+	}
+	err = reserve(&v, n, &at);
+	if (err)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		v.e[at + i].rec.id = sr[i].r.id;
+		v.e[at + i].rec.netns = sr[i].netns;
+	}
+	v.e[0].hdr.magic = CGFW_TC_MAGIC;
+	v.e[0].hdr.version = CGFW_TC_VERSION;
+	v.e[0].hdr.elems = (uint32_t)v.n;
+	v.e[0].hdr.nrules = (uint32_t)n;
+	v.e[0].hdr.nodes = (uint32_t)nodes_at;
+	v.e[0].hdr.nnodes = (uint32_t)nnodes;
+	v.e[0].hdr.recs = (uint32_t)at;
+	v.e[0].hdr.next_id = s->next_id ? s->next_id : 1;
+	v.e[1].roots.gen = s->gen;
+	*ret = v.e;
+	*ret_n = v.n;
+	return 0;
+fail:
+	free(v.e);
+	return err;
+}
+
+/* ---- the live set --------------------------------------------------------------------------- */
+
+static int live(struct cgfw_tc *tc, int *ret_fd, uint32_t *ret_cap)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info), zero = 0, id;
+	int fd;
+
+	if (bpf_map_lookup_elem(tc->rtab_fd, &zero, &id) < 0)
+		return cgfw_seterr(errno, "no TC rule set in %s: %s", CGFW_TC_RTAB_PIN,
+				   strerror(errno));
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return cgfw_seterr(errno, "cannot open the TC rule set: %s", strerror(errno));
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		close(fd);
+		return cgfw_seterr(errno, "cannot query the TC rule set: %s", strerror(errno));
+	}
+	*ret_fd = fd;
+	*ret_cap = info.max_entries;
+	return 0;
+}
+
+int cgfw_tc_set_map(struct cgfw_tc *tc, bool writable, const union cgfw_tc_elem **ret,
+		    size_t *ret_n, size_t *ret_mapped, int *ret_fd)
+{
+	const union cgfw_tc_elem *e;
+	const struct cgfw_tc_hdr *h;
+	uint32_t cap = 0;
+	size_t sz;
+	int fd = -1, err;
+
+	err = live(tc, &fd, &cap);
+	if (err)
+		return err;
+	sz = (size_t)cap * CGFW_TC_ELEM_SIZE;
+	e = mmap(NULL, sz, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	if (e == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return cgfw_seterr(err, "cannot map the TC rule set: %s", strerror(-err));
+	}
+	h = &e[0].hdr;
+	if (h->magic != CGFW_TC_MAGIC || h->version != CGFW_TC_VERSION || h->elems > cap ||
+	    h->recs > h->elems || h->nrules > h->elems - h->recs ||
+	    (uint64_t)h->nodes + 2ull * h->nnodes > h->elems) {
+		munmap((void *)e, sz);
+		close(fd);
+		return cgfw_seterr(EPROTO, "the TC rule set is damaged; run 'cgfw reset --yes'");
+	}
+	*ret = e;
+	*ret_n = h->elems;
+	*ret_mapped = sz;
+	if (ret_fd)
+		*ret_fd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+int cgfw_tc_set_read(struct cgfw_tc *tc, struct cgfw_tc_set *ret)
+{
+	const union cgfw_tc_elem *e;
+	const struct cgfw_tc_hdr *h;
+	struct cgfw_tc_set s = {};
+	size_t n, mapped, k = 0;
+	int err;
+
+	err = cgfw_tc_set_map(tc, false, &e, &n, &mapped, NULL);
+	if (err)
+		return err;
+	h = &e[0].hdr;
+	s.next_id = h->next_id;
+	s.gen = e[1].roots.gen;
+	s.r = calloc(h->nrules ? h->nrules : 1, sizeof(*s.r));
+	s.netns = calloc(h->nrules ? h->nrules : 1, sizeof(*s.netns));
+	if (!s.r || !s.netns) {
+		munmap((void *)e, mapped);
+		cgfw_tc_set_free(&s);
+		return cgfw_seterr(ENOMEM, "out of memory");
+	}
+	for (uint32_t nd = 0; nd < h->nnodes; nd++) {
+		const struct cgfw_tc_node_a *a = &e[h->nodes + 2 * nd].na;
+
+		for (uint32_t i = 0; i < a->n && k < h->nrules; i++, k++) {
+			size_t at = a->first + 2 * (size_t)i;
+			const struct cgfw_tc_entry_a *ea;
+			const struct cgfw_tc_entry_b *eb;
+			struct cgfw_tc_rule *r = &s.r[k];
+
+			if (at + 1 >= n)
+				break;
+			ea = &e[at].ea;
+			eb = &e[at + 1].eb;
+			r->id = ea->id;
+			r->kind = ea->kind;
+			r->proto = a->proto;
+			r->port_lo = ea->port_lo;
+			r->port_hi = ea->port_hi;
+			r->dst.family = a->family;
+			r->dst.len = a->len;
+			memcpy(r->dst.addr, a->addr, 16);
+			r->src.family = a->family;
+			r->src.len = ea->src_len;
+			memcpy(r->src.addr, ea->src, 16);
+			r->to_port = ntohs(ea->to_port);
+			r->has_to_addr = memcmp(eb->to_addr, (uint8_t[16]){ 0 }, 16) != 0;
+			r->to_family = a->family;
+			memcpy(r->to_addr, eb->to_addr, 16);
+			r->ifindex = ea->ifindex;
+			if (ea->ifindex && !if_indextoname(ea->ifindex, r->ifname))
+				snprintf(r->ifname, sizeof(r->ifname), "#%u", ea->ifindex);
+			r->packets = eb->packets;
+			r->bytes = eb->bytes;
+			r->seen = CGFW_TC_OPT_DST | CGFW_TC_OPT_PROTO | CGFW_TC_OPT_PORTS |
+				  (ea->src_len ? CGFW_TC_OPT_SRC : 0) |
+				  (ea->ifindex ? CGFW_TC_OPT_IFACE : 0) |
+				  (ea->kind != CGFW_TC_INBOUND ? CGFW_TC_OPT_TO : 0);
+			/* Records are in entry order. */
+			if (h->recs + k < n && e[h->recs + k].rec.id == ea->id)
+				s.netns[k] = e[h->recs + k].rec.netns;
+		}
+	}
+	s.n = k;
+	munmap((void *)e, mapped);
+	*ret = s;
+	return 0;
+}
+
+struct idref {
+	uint32_t id;
+	uint32_t at; /* element of the entry's counters */
+};
+
+static int cmp_idref(const void *a, const void *b)
+{
+	uint32_t x = ((const struct idref *)a)->id, y = ((const struct idref *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Old counts (final: the switch waited for their readers) into the new set, by rule id. */
+static void carry(const union cgfw_tc_elem *o, union cgfw_tc_elem *w)
+{
+	const struct cgfw_tc_hdr *ho = &o[0].hdr, *hw = &w[0].hdr;
+	_cleanup_free_ struct idref *ids = calloc(hw->nrules ? hw->nrules : 1, sizeof(*ids));
+	size_t k = 0;
+
+	if (!ids)
+		return;
+	for (uint32_t nd = 0; nd < hw->nnodes; nd++) {
+		const struct cgfw_tc_node_a *a = &w[hw->nodes + 2 * nd].na;
+
+		for (uint32_t i = 0; i < a->n && k < hw->nrules; i++, k++) {
+			ids[k].id = w[a->first + 2 * i].ea.id;
+			ids[k].at = a->first + 2 * i + 1;
+		}
+	}
+	qsort(ids, k, sizeof(*ids), cmp_idref);
+	for (uint32_t nd = 0; nd < ho->nnodes; nd++) {
+		const struct cgfw_tc_node_a *a = &o[ho->nodes + 2 * nd].na;
+
+		for (uint32_t i = 0; i < a->n; i++) {
+			const struct cgfw_tc_entry_b *from = &o[a->first + 2 * i + 1].eb;
+			struct idref key = { .id = o[a->first + 2 * i].ea.id }, *hit;
+
+			if (!from->packets)
+				continue;
+			hit = bsearch(&key, ids, k, sizeof(*ids), cmp_idref);
+			if (!hit)
+				continue;
+			__atomic_fetch_add(&w[hit->at].eb.packets, from->packets, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&w[hit->at].eb.bytes, from->bytes, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, int *ret_fd)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	uint32_t cap = n < CGFW_TC_MIN_ELEMS ? CGFW_TC_MIN_ELEMS : (uint32_t)n;
+	size_t sz = (size_t)cap * CGFW_TC_ELEM_SIZE;
+	void *m;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgfw_tc_set", sizeof(__u32), CGFW_TC_ELEM_SIZE,
+			    cap, &opts);
+	if (fd < 0)
+		return cgfw_seterr(errno, "cannot create a TC rule set of %u elements: %s", cap,
+				   strerror(errno));
+	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		int err = -errno;
+
+		close(fd);
+		return cgfw_seterr(err, "cannot map a new TC rule set: %s", strerror(-err));
+	}
+	memcpy(m, e, n * sizeof(*e));
+	munmap(m, sz);
+	*ret_fd = fd;
+	return 0;
+}
+
+int cgfw_tc_set_commit(struct cgfw_tc *tc, const struct cgfw_tc_set *s)
+{
+	_cleanup_free_ union cgfw_tc_elem *e = NULL;
+	const union cgfw_tc_elem *old = NULL;
+	struct cgfw_tc_set next = *s;
+	size_t n = 0, nold = 0, mapped = 0;
+	__u32 zero = 0;
+	int fd = -1, err;
+
+	if (s->n > CGFW_TC_RULES_MAX)
+		return cgfw_seterr(ENOSPC, "too many TC rules: %zu, at most %u", s->n,
+				   CGFW_TC_RULES_MAX);
+	next.gen = s->gen + 1;
+	err = cgfw_tc_set_compile(&next, &e, &n);
+	if (!err)
+		err = cgfw_tc_set_new_map(e, n, &fd);
+	if (!err)
+		err = cgfw_tc_set_map(tc, false, &old, &nold, &mapped, NULL);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	/* The switch: after it returns, no program still reads the old set. */
+	err = bpf_map_update_elem(tc->rtab_fd, &zero, &fd, BPF_ANY) < 0 ? -errno : 0;
+	if (!err) {
+		size_t sz =
+			(size_t)(n < CGFW_TC_MIN_ELEMS ? CGFW_TC_MIN_ELEMS : n) * CGFW_TC_ELEM_SIZE;
+		union cgfw_tc_elem *w = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (w != MAP_FAILED) {
+			carry(old, w);
+			munmap(w, sz);
+		}
+	}
+	munmap((void *)old, mapped);
+	close(fd);
+	if (err)
+		return cgfw_seterr(err, "cannot switch to the new TC rule set: %s", strerror(-err));
+	return 0;
+}
