@@ -63,13 +63,14 @@ const volatile __u32 cgfw_l2_len = 14;	 /* offset of the IP header */
 #define TCP_FLAG_ACK 0x10
 
 /*
- * The rule set (tc_rule_map.h). Its inner maps have the size they need
- * (BPF_F_INNER_MAP): user space creates them; this one is a stand-in.
+ * The rule set (tc_rule_map.h). Its inner maps are the size of the template
+ * cgfw_tc_rtab was made with (this declaration's, at first): the verifier
+ * inlines every element access.
  */
 struct tc_rules {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, CGFW_TC_MIN_ELEMS);
-	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__uint(value_size, CGFW_TC_ELEM_SIZE);
 };
@@ -164,26 +165,6 @@ struct want {
 	__u16 pad;
 };
 
-/* The walk: a node (1-based), the best entry of the node so far. */
-struct look {
-	void *t;
-	struct want w;
-	__u32 node;
-	__u32 nodes;	 /* element of node 1 */
-	__u32 base;	 /* the list being scanned */
-	__u32 best;	 /* element of the best entry; 0: none */
-	__u64 best_rank; /* its rank */
-	__u32 lo, hi;	 /* the port index bounds */
-};
-
-static __always_inline __u64 rank(const struct cgfw_tc_entry_a *e)
-{
-	/* The precedence of tc_rule_map.h as one number; never 0. */
-	return ((__u64)e->src_len << 40) | ((__u64)(e->ifindex != 0) << 32) |
-	       ((__u64)(0xffff - (__u16)(e->port_hi - e->port_lo)) << 16) |
-	       (__u64)(0xffff - e->port_lo);
-}
-
 static __always_inline int entry_match(const struct cgfw_tc_entry_a *e, const struct want *l)
 {
 	const __u32 *m, *s;
@@ -204,102 +185,33 @@ static __always_inline int entry_match(const struct cgfw_tc_entry_a *e, const st
 	       (l->sa[2] & m[2]) == s[2] && (l->sa[3] & m[3]) == s[3];
 }
 
-/* Entries with port ranges, best first: the first that matches is their best. */
-static long scan_range(__u32 i, void *ctx)
-{
-	struct look *l = ctx;
-	const union cgfw_tc_elem *e = l->t ? elem(l->t, l->base + 2 * i) : NULL;
+/* Candidates past the first CGFW_TC_INLINE_SCAN: a loop of its own. */
+#define CGFW_TC_INLINE_SCAN 8
 
-	if (!e)
+struct scan {
+	void *t;
+	const struct want *w;
+	__u32 cands, from, n;
+	__u32 found; /* element of the entry that decides; 0: none */
+};
+
+static long scan_cand(__u32 i, void *ctx)
+{
+	struct scan *s = ctx;
+	const union cgfw_tc_elem *c, *e;
+	__u32 k = s->from + i, at;
+
+	if (k >= s->n || !s->t)
 		return 1;
-	if (!entry_match(&e->ea, &l->w))
+	c = elem(s->t, s->cands + k / CGFW_TC_CANDS);
+	if (!c)
+		return 1;
+	at = c->cand[k % CGFW_TC_CANDS];
+	e = elem(s->t, at);
+	if (!e || !s->w || !entry_match(&e->ea, s->w))
 		return 0;
-	l->best = l->base + 2 * i;
-	l->best_rank = rank(&e->ea);
+	s->found = at;
 	return 1;
-}
-
-/* The single-port entries of the packet's port, best first (from index lo on). */
-static long scan_port(__u32 i, void *ctx)
-{
-	struct look *l = ctx;
-	const union cgfw_tc_elem *r, *e;
-	__u32 k = l->lo + i;
-	const struct cgfw_tc_portref *pr;
-
-	if (k >= l->hi || !l->t)
-		return 1;
-	r = elem(l->t, l->base + k / CGFW_TC_PORTREFS);
-	if (!r)
-		return 1;
-	pr = &r->pr[k % CGFW_TC_PORTREFS];
-	if (pr->port != l->w.port)
-		return 1;
-	e = elem(l->t, pr->entry);
-	if (!e || !entry_match(&e->ea, &l->w))
-		return 0;
-	if (rank(&e->ea) > l->best_rank) {
-		l->best = pr->entry;
-		l->best_rank = rank(&e->ea);
-	}
-	return 1;
-}
-
-/* One step of the binary search for the first reference of the packet's port in [lo, hi). */
-static long search_port(__u32 i, void *ctx)
-{
-	struct look *l = ctx;
-	const union cgfw_tc_elem *r;
-	__u32 mid;
-
-	if (l->lo >= l->hi || !l->t)
-		return 1;
-	mid = l->lo + (l->hi - l->lo) / 2;
-	r = elem(l->t, l->base + mid / CGFW_TC_PORTREFS);
-	if (!r)
-		return 1;
-	if (r->pr[mid % CGFW_TC_PORTREFS].port < l->w.port)
-		l->lo = mid + 1;
-	else
-		l->hi = mid;
-	return 0;
-}
-
-/* One destination prefix: its best matching entry, else on to the prefix that contains it. */
-static long walk_node(__u32 i, void *ctx)
-{
-	struct look *l = ctx;
-	const union cgfw_tc_elem *a, *b;
-	__u32 at, n, lo;
-
-	if (!l->node || !l->t)
-		return 1;
-	at = l->nodes + 2 * (l->node - 1);
-	a = elem(l->t, at);
-	b = elem(l->t, at + 1);
-	if (!a || !b)
-		return 1;
-	l->best = 0;
-	l->best_rank = 0;
-	if (b->nb.nranges) {
-		l->base = a->na.first;
-		bpf_loop(b->nb.nranges, scan_range, l, 0);
-	}
-	if (b->nb.nports) {
-		/* The first reference of the packet's port: a binary search. */
-		n = b->nb.nports;
-		l->base = b->nb.ports;
-		l->lo = 0;
-		l->hi = n;
-		bpf_loop(32, search_port, l, 0);
-		lo = l->lo;
-		l->hi = n;
-		bpf_loop(n - lo, scan_port, l, 0);
-	}
-	if (l->best)
-		return 1; /* the longest destination prefix with a match decides */
-	l->node = a->na.parent;
-	return l->node ? 0 : 1;
 }
 
 /* The rule that decides for a packet, copied out of the rule set. */
@@ -354,36 +266,78 @@ __noinline __u32 cgfw_tc_node(const struct cgfw_pkt *p)
 
 __noinline int cgfw_tc_lookup(struct __sk_buff *skb, const struct cgfw_pkt *p, struct match *m)
 {
-	const union cgfw_tc_elem *h, *ea;
+	const union cgfw_tc_elem *h, *a, *b, *iv, *c, *ea;
 	union cgfw_tc_elem *eb;
-	struct look l;
-	__u32 zero = 0;
+	struct want w;
+	__u32 zero = 0, node, at, lo, hi, found = 0, n, cands;
+	const struct cgfw_tc_ival *hit = NULL;
+	void *t;
 
 	if (!skb || !p || !m)
 		return 0;
-	l.node = cgfw_tc_node(p);
-	if (!l.node)
+	node = cgfw_tc_node(p);
+	if (!node)
 		return 0;
-	l.t = bpf_map_lookup_elem(&cgfw_tc_rtab, &zero);
-	if (!l.t)
+	t = bpf_map_lookup_elem(&cgfw_tc_rtab, &zero);
+	if (!t)
 		return 0;
-	h = elem(l.t, 0);
+	h = elem(t, 0);
 	if (!h)
 		return 0;
-	/* Every field is set here or before its use: no memset per packet. */
-	__builtin_memcpy(l.w.sa, p->saddr, 16);
-	l.w.ifindex = skb->ifindex;
-	l.w.port = bpf_ntohs(p->dport);
-	l.w.pad = 0;
-	l.nodes = h->hdr.nodes;
-	l.best = 0;
-	l.best_rank = 0;
-	l.base = l.lo = l.hi = 0;
-	bpf_loop(CGFW_TC_MAX_DEPTH, walk_node, &l, 0);
-	if (!l.best)
+	at = h->hdr.nodes + 2 * (node - 1);
+	a = elem(t, at);
+	b = elem(t, at + 1);
+	if (!a || !b)
 		return 0;
-	ea = elem(l.t, l.best);
-	eb = (union cgfw_tc_elem *)elem(l.t, l.best + 1);
+	__builtin_memcpy(w.sa, p->saddr, 16);
+	w.ifindex = skb->ifindex;
+	w.port = bpf_ntohs(p->dport);
+	w.pad = 0;
+	/* The interval of the port: the last one that starts at or below it. */
+	lo = 0;
+	hi = b->nb.nivals;
+	for (int s = 0; s < 17 && lo < hi; s++) {
+		__u32 mid = lo + (hi - lo) / 2;
+
+		iv = elem(t, b->nb.ivals + mid / CGFW_TC_IVALS);
+		if (!iv)
+			return 0;
+		if (iv->iv[mid % CGFW_TC_IVALS].lo <= w.port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return 0;
+	iv = elem(t, b->nb.ivals + (lo - 1) / CGFW_TC_IVALS);
+	if (!iv)
+		return 0;
+	hit = &iv->iv[(lo - 1) % CGFW_TC_IVALS];
+	if (w.port > hit->hi)
+		return 0;
+	/* Its candidates in precedence order: the first that matches decides. */
+	n = hit->ncands;
+	cands = hit->cands;
+	for (__u32 k = 0; k < CGFW_TC_INLINE_SCAN && k < n && !found; k++) {
+		c = elem(t, cands + k / CGFW_TC_CANDS);
+		if (!c)
+			return 0;
+		ea = elem(t, c->cand[k % CGFW_TC_CANDS]);
+		if (ea && entry_match(&ea->ea, &w))
+			found = c->cand[k % CGFW_TC_CANDS];
+	}
+	if (!found && n > CGFW_TC_INLINE_SCAN) {
+		struct scan sc = {
+			.t = t, .w = &w, .cands = cands, .from = CGFW_TC_INLINE_SCAN, .n = n
+		};
+
+		bpf_loop(n - CGFW_TC_INLINE_SCAN, scan_cand, &sc, 0);
+		found = sc.found;
+	}
+	if (!found)
+		return 0;
+	ea = elem(t, found);
+	eb = (union cgfw_tc_elem *)elem(t, found + 1);
 	if (!ea || !eb)
 		return 0;
 	__sync_fetch_and_add(&eb->eb.packets, 1);

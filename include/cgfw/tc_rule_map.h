@@ -3,11 +3,14 @@
  * The TC rule set: the tproxy, redirect and inbound rules of every interface.
  *
  * cgfw_tc_rtab (BPF_MAP_TYPE_ARRAY_OF_MAPS, 1 slot) holds it: an inner
- * BPF_MAP_TYPE_ARRAY (BPF_F_MMAPABLE | BPF_F_INNER_MAP, so each rule set has
- * the size it needs) of 32-byte elements, compiled by user space. A change
- * writes a complete new rule set into a fresh inner map and makes it live
- * with one update of the slot: a packet sees the old rules or the new ones,
- * and a command killed at any moment leaves one of them.
+ * BPF_MAP_TYPE_ARRAY (BPF_F_MMAPABLE) of 32-byte elements, compiled by user
+ * space. A change writes a complete new rule set into a fresh inner map and
+ * makes it live with one update of the slot: a packet sees the old rules or
+ * the new ones, and a command killed at any moment leaves one of them.
+ * Every inner map has the template's size, so the verifier inlines each
+ * element access (a helper call through the map's ops costs ~20 ns with
+ * today's mitigations); a rule set that outgrows it gets a new cgfw_tc_rtab
+ * with a larger template, and the interfaces' programs are loaded again.
  *
  * Layout (element indices):
  *   0          struct cgfw_tc_hdr
@@ -18,10 +21,15 @@
  *   hdr.nodes  node i (1-based) in the two elements nodes + 2 (i - 1):
  *              struct cgfw_tc_node_a, struct cgfw_tc_node_b
  *   ...        the entries of each node, two elements each (cgfw_tc_entry_a,
- *              cgfw_tc_entry_b): first the ones with a port range, best first,
- *              then the single-port ones by port, best first within a port
- *   ...        per node with single-port entries, its port index: struct
- *              cgfw_tc_portref, sorted by port, CGFW_TC_PORTREFS per element
+ *              cgfw_tc_entry_b), best first
+ *   ...        per node, its port intervals (struct cgfw_tc_ival, sorted,
+ *              disjoint): for each range of destination ports, the entries
+ *              that can decide there, in precedence order: the node's own,
+ *              best first, then its parent's, and so on up. So a packet
+ *              costs one LPM walk, one binary search and a short scan
+ *              whatever the rules, their prefix lengths and their ports.
+ *   ...        the candidate lists (element indices of entries), shared by
+ *              intervals with the same list
  *   hdr.recs   one struct cgfw_tc_rec per rule, in entry order (user space)
  *
  * Precedence (the datapath takes the matching entry with the highest rank):
@@ -44,8 +52,8 @@
 #define CGFW_TC_VERSION 1
 
 #define CGFW_TC_ELEM_SIZE 32
-/* The template's size; rule sets are as large as they need (BPF_F_INNER_MAP). */
-#define CGFW_TC_MIN_ELEMS 64
+/* The first template's size (2 MiB); it grows fourfold when a rule set needs more. */
+#define CGFW_TC_MIN_ELEMS (1u << 16)
 /* Rules of one rule set, at most. */
 #define CGFW_TC_RULES_MAX (1u << 22)
 /* The nesting of destination prefixes a packet may walk (IPv6: /0 ... /128). */
@@ -94,12 +102,25 @@ struct cgfw_tc_node_a {
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_node_a, 32);
 
 struct cgfw_tc_node_b {
-	__u32 nranges; /* entries with a port range, first in the list */
-	__u32 ports;   /* element of its port index */
-	__u32 nports;  /* single-port entries (and port references) */
-	__u8 pad[20];
+	__u32 ivals;  /* element of its first port interval */
+	__u32 nivals; /* port intervals */
+	__u8 pad[24];
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_node_b, 32);
+
+/* Destination ports lo..hi of a node and the entries that may decide for them. */
+struct cgfw_tc_ival {
+	__u16 lo, hi; /* host order, inclusive */
+	__u32 cands;  /* element of the first candidate */
+	__u32 ncands;
+	__u32 pad;
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_ival, 16);
+
+#define CGFW_TC_IVALS 2 /* per element */
+#define CGFW_TC_CANDS 8 /* candidates (__u32 entry elements) per element */
+/* Candidate references of one rule set, at most (what overlapping ranges can cost). */
+#define CGFW_TC_CANDS_MAX (1u << 24)
 
 /* What an entry matches and does. */
 struct cgfw_tc_entry_a {
@@ -122,16 +143,6 @@ struct cgfw_tc_entry_b {
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_entry_b, 32);
 
-/* A single-port entry in its node's port index. */
-struct cgfw_tc_portref {
-	__u16 port; /* host order */
-	__u16 pad;
-	__u32 entry; /* element of the entry */
-};
-CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_portref, 8);
-
-#define CGFW_TC_PORTREFS 4
-
 /* What user space keeps per rule beside the datapath's part. */
 struct cgfw_tc_rec {
 	__u32 id;
@@ -149,7 +160,8 @@ union cgfw_tc_elem {
 	struct cgfw_tc_node_b nb;
 	struct cgfw_tc_entry_a ea;
 	struct cgfw_tc_entry_b eb;
-	struct cgfw_tc_portref pr[CGFW_TC_PORTREFS];
+	struct cgfw_tc_ival iv[CGFW_TC_IVALS];
+	__u32 cand[CGFW_TC_CANDS];
 	struct cgfw_tc_rec rec;
 };
 CGFW_ABI_ASSERT_SIZE(union cgfw_tc_elem, 32);

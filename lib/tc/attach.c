@@ -619,3 +619,114 @@ int cgfw_tc_ifaces(struct cgfw_tc *tc, struct cgfw_tc_iface **ret, size_t *ret_n
 	*ret_n = n;
 	return 0;
 }
+
+/* ---- reloading (the rule set's map was replaced) ---------------------------------------------- */
+
+/* Do the programs with these ids read the map @map_id? */
+static bool progs_read(const __u32 ids[2], uint32_t map_id)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		struct bpf_prog_info pi;
+		__u32 maps[16], len = sizeof(pi);
+		bool found = false;
+		int fd = ids[dir] ? bpf_prog_get_fd_by_id(ids[dir]) : -1;
+
+		if (fd < 0)
+			return false;
+		memset(&pi, 0, sizeof(pi));
+		pi.nr_map_ids = CGFW_ARRAY_SIZE(maps);
+		pi.map_ids = (__u64)(unsigned long)maps;
+		if (bpf_obj_get_info_by_fd(fd, &pi, &len) == 0)
+			for (__u32 k = 0; k < pi.nr_map_ids && k < CGFW_ARRAY_SIZE(maps); k++)
+				found |= maps[k] == map_id;
+		close(fd);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+int cgfw_tc_reload(struct cgfw_tc *tc, bool check_only, bool stale_only)
+{
+	_cleanup_free_ struct cgfw_tc_iface_key *keys = NULL;
+	_cleanup_free_ struct cgfw_tc_iface_val *vals = NULL;
+	uint32_t rtab = map_id(tc->rtab_fd);
+	size_t n = 0, done = 0;
+	int err;
+
+	err = cgfw_map_dump(tc->ifaces_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
+			    (void **)&vals, &n);
+	if (err)
+		return cgfw_seterr(err, "cannot read %s: %s", CGFW_TC_IFACES_PIN, strerror(-err));
+	for (size_t i = 0; i < n; i++) {
+		struct cgfw_tc_iface_val *v = &vals[i];
+		struct cgfw_tc_prog *prog = NULL;
+		int fds[2];
+
+		if (stale_only && progs_read(v->prog_id, rtab))
+			continue;
+		/* A filter in another namespace is out of reach; a tcx link is not. */
+		if (v->mode != CGFW_TC_MODE_TCX && keys[i].netns != tc->netns) {
+			if (check_only)
+				return cgfw_seterr(
+					EBUSY,
+					"the TC rule set must grow, and interface %s is "
+					"attached in another network namespace (%llu) with "
+					"clsact, where its programs cannot be replaced from "
+					"here: run the change in that namespace, or detach it "
+					"there first",
+					v->name, (unsigned long long)keys[i].netns);
+			continue;
+		}
+		if (check_only)
+			continue;
+		err = cgfw_tc_prog_load(tc, v->flags, v->attach_id, v->l2_len, &prog);
+		if (err)
+			return err;
+		fds[0] = prog->ingress_fd;
+		fds[1] = prog->egress_fd;
+		if (v->mode == CGFW_TC_MODE_TCX) {
+			for (int dir = 0; dir < 2 && !err; dir++) {
+				char name[96], p[PATH_MAX];
+				int fd;
+
+				snprintf(name, sizeof(name), CGFW_LINKS_DIR "/tc-%llu-%u-%s",
+					 (unsigned long long)keys[i].netns, keys[i].ifindex,
+					 dir_name[dir]);
+				cgfw_pin_path(tc->pin, name, p, sizeof(p));
+				fd = bpf_obj_get(p);
+				if (fd < 0)
+					continue; /* gone with its interface: listed as such */
+				err = bpf_link_update(fd, fds[dir], NULL) < 0 ? -errno : 0;
+				close(fd);
+				if (err)
+					err = cgfw_seterr(err,
+							  "cannot update the tcx link of %s: %s",
+							  v->name, strerror(-err));
+			}
+		} else {
+			err = clsact_update(keys[i].ifindex, fds, v);
+		}
+		if (!err) {
+			v->prog_id[0] = prog_id(fds[0]);
+			v->prog_id[1] = prog_id(fds[1]);
+			bpf_map_update_elem(tc->ifaces_fd, &keys[i], v, BPF_ANY);
+			done++;
+		}
+		cgfw_tc_prog_free(prog);
+		if (err == -ENODEV || err == -ENOENT)
+			err = 0; /* the interface went meanwhile */
+		if (err)
+			return err;
+	}
+	return (int)done;
+}

@@ -35,14 +35,22 @@ int cgfw_tc_set_read(struct cgfw_tc *tc, struct cgfw_tc_set *ret);
 /* Compile into elements; make it live with one switch, carrying the counts. */
 int cgfw_tc_set_compile(const struct cgfw_tc_set *s, union cgfw_tc_elem **ret, size_t *ret_n);
 int cgfw_tc_set_commit(struct cgfw_tc *tc, const struct cgfw_tc_set *s);
-/* A new inner map holding @n elements of @e. */
-int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, int *ret_fd);
+/* A new inner map of @cap elements holding the @n elements of @e. */
+int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, uint32_t cap, int *ret_fd);
 /* The live inner map, mapped (ret_fd: its fd too, or NULL). */
 int cgfw_tc_set_map(struct cgfw_tc *tc, bool writable, const union cgfw_tc_elem **ret,
 		    size_t *ret_n, size_t *ret_mapped, int *ret_fd);
 /* A rule as stored: addresses masked. */
 void cgfw_tc_rule_normalize(struct cgfw_tc_rule *r);
 bool cgfw_tc_same_match(const struct cgfw_tc_rule *a, const struct cgfw_tc_rule *b);
+
+/*
+ * Load every attached interface's programs again and swap them in (the rule
+ * set's outer map was replaced). check_only: only whether each can be
+ * reached (a clsact filter in another namespace cannot); stale_only: only
+ * those whose programs do not read the pinned cgfw_tc_rtab. Returns how many.
+ */
+int cgfw_tc_reload(struct cgfw_tc *tc, bool check_only, bool stale_only);
 
 /* ---- routes (routes.c) ---------------------------------------------------------------- */
 

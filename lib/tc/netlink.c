@@ -45,14 +45,44 @@ static struct mnl_socket *nl_open(unsigned groups)
 	return nl;
 }
 
+/*
+ * How much of a reply holds whole messages. libmnl's mnl_nlmsg_ok() takes a
+ * message length of 2 GiB or more for a negative one, and would walk off the
+ * buffer: a reply ends before such a message (the kernel sends none).
+ */
+static size_t nl_whole(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const char *)buf + off);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			break;
+		off += MNL_ALIGN(nlh->nlmsg_len);
+		if (off > len)
+			off = len;
+	}
+	return off;
+}
+
+int cgfw_nl_cb_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, mnl_cb_t cb,
+		   void *data)
+{
+	return mnl_cb_run(buf, nl_whole(buf, len), seq, portid, cb, data);
+}
+
 /* ---- links ---------------------------------------------------------------- */
 
-static int link_cb(const struct nlmsghdr *nlh, void *data)
+int cgfw_nl_link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct cgfw_nl_link *l = data;
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	struct nlattr *a;
 
+	/* The fixed header must be there before anything is read from it. */
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_OK;
 	l->ifindex = (uint32_t)ifi->ifi_index;
 	l->type = ifi->ifi_type;
 	l->flags = ifi->ifi_flags;
@@ -80,7 +110,7 @@ static int nl_request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, 
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
-		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
+		ret = cgfw_nl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
 	} while (ret > 0);
 	return ret < 0 ? -errno : 0;
 }
@@ -108,7 +138,7 @@ int cgfw_nl_link_get(const char *name, uint32_t ifindex, struct cgfw_nl_link *re
 	ifi->ifi_index = (int)ifindex;
 	if (name)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	err = nl_request(nl, nlh, link_cb, &lk);
+	err = nl_request(nl, nlh, cgfw_nl_link_cb, &lk);
 	mnl_socket_close(nl);
 	if (err == -ENODEV || err == -ENOENT || (!err && !lk.ifindex)) {
 		if (name)
@@ -147,7 +177,31 @@ static void put_route(char *buf, bool add, const struct cgfw_prefix *p, uint32_t
 	mnl_attr_put_u32(nlh, RTA_OIF, lo_index);
 }
 
-/* Read acks for sequence numbers [base, base + count) into errs[]. */
+size_t cgfw_nl_acks_parse(const void *buf, size_t len, uint32_t base, size_t count, int *errs)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)nl_whole(buf, len);
+	size_t got = 0;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		const struct nlmsgerr *e;
+		uint32_t i;
+
+		if (nlh->nlmsg_type != NLMSG_ERROR ||
+		    mnl_nlmsg_get_payload_len(nlh) < sizeof(e->error))
+			continue;
+		e = mnl_nlmsg_get_payload(nlh);
+		i = nlh->nlmsg_seq - base;
+		/* One ack per request: a repeated one does not count twice. */
+		if (i < count && errs[i] == 1) {
+			errs[i] = e->error;
+			got++;
+		}
+	}
+	return got;
+}
+
+/* Read acks for sequence numbers [base, base + count) into errs[] (1: none yet). */
 static int read_acks(struct mnl_socket *nl, uint32_t base, size_t count, int *errs)
 {
 	char buf[NL_BUF];
@@ -155,26 +209,10 @@ static int read_acks(struct mnl_socket *nl, uint32_t base, size_t count, int *er
 
 	while (got < count) {
 		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		struct nlmsghdr *nlh;
-		int len;
 
 		if (n < 0)
 			return -errno;
-		len = (int)n;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			struct nlmsgerr *e;
-			uint32_t i;
-
-			if (nlh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			e = mnl_nlmsg_get_payload(nlh);
-			i = nlh->nlmsg_seq - base;
-			if (i < count) {
-				errs[i] = e->error;
-				got++;
-			}
-		}
+		got += cgfw_nl_acks_parse(buf, (size_t)n, base, count, errs);
 	}
 	return 0;
 }
@@ -230,27 +268,26 @@ out:
 
 /* ---- addresses -------------------------------------------------------------- */
 
-struct addr_acc {
-	uint32_t ifindex;
-	struct cgfw_prefix *v;
-	size_t n, cap;
-	int err;
-};
-
-static int addr_cb(const struct nlmsghdr *nlh, void *data)
+int cgfw_nl_addr_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct addr_acc *acc = data;
+	struct cgfw_nl_addr_acc *acc = data;
 	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const void *local = NULL, *address = NULL;
 	struct cgfw_prefix p = {};
 	struct nlattr *a;
+	size_t alen;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_index != acc->ifindex)
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa) ||
+	    ifa->ifa_index != acc->ifindex)
 		return MNL_CB_OK;
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
 		return MNL_CB_OK;
+	alen = ifa->ifa_family == AF_INET ? 4 : 16;
 	mnl_attr_for_each(a, nlh, sizeof(*ifa))
 	{
+		/* An address shorter than its family's is no address. */
+		if (mnl_attr_get_payload_len(a) < alen)
+			continue;
 		if (mnl_attr_get_type(a) == IFA_LOCAL)
 			local = mnl_attr_get_payload(a);
 		else if (mnl_attr_get_type(a) == IFA_ADDRESS)
@@ -263,7 +300,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	p.family = ifa->ifa_family == AF_INET ? CGFW_FAMILY_INET : CGFW_FAMILY_INET6;
 	p.len = p.family == CGFW_FAMILY_INET ? 32 : 128;
-	memcpy(p.addr, local, p.family == CGFW_FAMILY_INET ? 4 : 16);
+	memcpy(p.addr, local, alen);
 	if (acc->n == acc->cap) {
 		struct cgfw_prefix *m = realloc(acc->v, (acc->cap = acc->cap * 2 + 8) * sizeof(*m));
 
@@ -280,7 +317,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 int cgfw_nl_addrs(uint32_t ifindex, struct cgfw_prefix **ret, size_t *ret_n)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct addr_acc acc = { .ifindex = ifindex };
+	struct cgfw_nl_addr_acc acc = { .ifindex = ifindex };
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
@@ -294,7 +331,7 @@ int cgfw_nl_addrs(uint32_t ifindex, struct cgfw_prefix **ret, size_t *ret_n)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_UNSPEC;
-	err = nl_request(nl, nlh, addr_cb, &acc);
+	err = nl_request(nl, nlh, cgfw_nl_addr_cb, &acc);
 	mnl_socket_close(nl);
 	if (acc.err)
 		err = acc.err;
@@ -310,20 +347,15 @@ int cgfw_nl_addrs(uint32_t ifindex, struct cgfw_prefix **ret, size_t *ret_n)
 
 /* ---- filters ---------------------------------------------------------------- */
 
-struct prio_acc {
-	uint16_t *v;
-	size_t n, cap;
-	int err;
-};
-
-static int filter_cb(const struct nlmsghdr *nlh, void *data)
+int cgfw_nl_filter_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct prio_acc *acc = data;
+	struct cgfw_nl_prio_acc *acc = data;
 	struct tcmsg *t = mnl_nlmsg_get_payload(nlh);
-	uint16_t prio = (uint16_t)(TC_H_MAJ(t->tcm_info) >> 16);
+	uint16_t prio;
 
-	if (nlh->nlmsg_type != RTM_NEWTFILTER)
+	if (nlh->nlmsg_type != RTM_NEWTFILTER || mnl_nlmsg_get_payload_len(nlh) < sizeof(*t))
 		return MNL_CB_OK;
+	prio = (uint16_t)(TC_H_MAJ(t->tcm_info) >> 16);
 	for (size_t i = 0; i < acc->n; i++)
 		if (acc->v[i] == prio)
 			return MNL_CB_OK;
@@ -343,7 +375,7 @@ static int filter_cb(const struct nlmsghdr *nlh, void *data)
 int cgfw_nl_filter_prios(uint32_t ifindex, uint32_t parent, uint16_t **ret, size_t *ret_n)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct prio_acc acc = {};
+	struct cgfw_nl_prio_acc acc = {};
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct tcmsg *t;
@@ -359,7 +391,7 @@ int cgfw_nl_filter_prios(uint32_t ifindex, uint32_t parent, uint16_t **ret, size
 	t->tcm_family = AF_UNSPEC;
 	t->tcm_ifindex = (int)ifindex;
 	t->tcm_parent = parent;
-	err = nl_request(nl, nlh, filter_cb, &acc);
+	err = nl_request(nl, nlh, cgfw_nl_filter_cb, &acc);
 	mnl_socket_close(nl);
 	if (acc.err)
 		err = acc.err;
@@ -387,6 +419,14 @@ int cgfw_nl_watch_open(void)
 		return cgfw_seterr(errno, "cannot subscribe to address changes: %s",
 				   strerror(errno));
 	return mnl_socket_get_fd(watch_nl);
+}
+
+void cgfw_nl_watch_close(int fd)
+{
+	if (watch_nl && mnl_socket_get_fd(watch_nl) == fd) {
+		mnl_socket_close(watch_nl);
+		watch_nl = NULL;
+	}
 }
 
 /* 1 when something changed, 0 on timeout, -errno. Drains what is pending. */

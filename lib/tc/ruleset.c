@@ -6,9 +6,10 @@
  * Compiling: rules sorted by (family, protocol, destination address, length)
  * put a prefix before the ones it contains, so one pass with a stack of the
  * enclosing prefixes gives every node its parent. A node's entries are its
- * range rules best first, then its single-port rules by port, best first
- * within a port, with a port index of the latter. One LPM image per family
- * and protocol maps each destination prefix to its node.
+ * rules best first; its port intervals list, for each range of ports, the
+ * entries of the node and of its parents that cover it, in precedence order
+ * (a sweep over the ports, see intervals()). One LPM image per family and
+ * protocol maps each destination prefix to its node.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -77,22 +78,11 @@ static int cmp_dst(const struct cgfw_tc_rule *a, const struct cgfw_tc_rule *b)
 	return 0;
 }
 
-static bool single(const struct cgfw_tc_rule *r)
-{
-	return r->port_lo == r->port_hi;
-}
-
-/* Within a node: ranges best first, then single ports by port, best first. */
+/* Within a node: best first. */
 static int cmp_in_node(const struct cgfw_tc_rule *a, const struct cgfw_tc_rule *b)
 {
-	uint64_t ra, rb;
+	uint64_t ra = rank_of(a), rb = rank_of(b);
 
-	if (single(a) != single(b))
-		return single(a) ? 1 : -1;
-	if (single(a) && a->port_lo != b->port_lo)
-		return a->port_lo < b->port_lo ? -1 : 1;
-	ra = rank_of(a);
-	rb = rank_of(b);
 	if (ra != rb)
 		return ra > rb ? -1 : 1;
 	return a->id < b->id ? -1 : a->id > b->id;
@@ -155,6 +145,266 @@ static int reserve(struct tvec *v, size_t k, size_t *at)
 	*at = v->n;
 	v->n += k;
 	return 0;
+}
+
+/* ---- port intervals -------------------------------------------------------------------- */
+
+/* An entry that may decide for a node: its ports, its place in precedence, its element. */
+struct cand {
+	uint16_t lo, hi;
+	uint32_t pos;
+	uint32_t elem;
+};
+
+static int cmp_cand_lo(const void *x, const void *y)
+{
+	const struct cand *a = x, *b = y;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Candidate lists already written, so intervals with the same list share it. */
+struct ltab {
+	uint64_t *hash;
+	uint32_t *at, *len; /* element of the list, its length */
+	size_t n, nslots;
+};
+
+static uint64_t list_hash(const uint32_t *l, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ l[i]) * 0x100000001b3ull;
+	return h | 1;
+}
+
+static const uint32_t *list_at(const struct tvec *v, uint32_t at)
+{
+	return v->e[at].cand;
+}
+
+/*
+ * Where candidate list @l (n entries) is, written once. Lists start on an
+ * element; a list is compared through the elements it was written to.
+ */
+static int list_put(struct tvec *v, struct ltab *t, const uint32_t *l, size_t n, uint32_t *ret)
+{
+	uint64_t h = list_hash(l, n);
+	size_t at, i;
+	int err;
+
+	if ((t->n + 1) * 2 > t->nslots) {
+		size_t ns = t->nslots ? t->nslots * 2 : 1024;
+		uint64_t *nh = calloc(ns, sizeof(*nh));
+		uint32_t *na = calloc(ns, sizeof(*na)), *nl = calloc(ns, sizeof(*nl));
+
+		if (!nh || !na || !nl) {
+			free(nh);
+			free(na);
+			free(nl);
+			return cgfw_seterr(ENOMEM, "out of memory");
+		}
+		for (i = 0; i < t->nslots; i++) {
+			size_t k;
+
+			if (!t->hash[i])
+				continue;
+			for (k = t->hash[i] & (ns - 1); nh[k]; k = (k + 1) & (ns - 1))
+				;
+			nh[k] = t->hash[i];
+			na[k] = t->at[i];
+			nl[k] = t->len[i];
+		}
+		free(t->hash);
+		free(t->at);
+		free(t->len);
+		t->hash = nh;
+		t->at = na;
+		t->len = nl;
+		t->nslots = ns;
+	}
+	for (i = h & (t->nslots - 1); t->hash[i]; i = (i + 1) & (t->nslots - 1)) {
+		bool same = t->hash[i] == h && t->len[i] == n;
+
+		for (size_t k = 0; same && k < n; k++)
+			same = list_at(v,
+				       t->at[i] +
+					       (uint32_t)(k / CGFW_TC_CANDS))[k % CGFW_TC_CANDS] ==
+			       l[k];
+		if (same) {
+			*ret = t->at[i];
+			return 0;
+		}
+	}
+	err = reserve(v, (n + CGFW_TC_CANDS - 1) / CGFW_TC_CANDS, &at);
+	if (err)
+		return err;
+	for (size_t k = 0; k < n; k++)
+		v->e[at + k / CGFW_TC_CANDS].cand[k % CGFW_TC_CANDS] = l[k];
+	t->hash[i] = h;
+	t->at[i] = (uint32_t)at;
+	t->len[i] = (uint32_t)n;
+	t->n++;
+	*ret = (uint32_t)at;
+	return 0;
+}
+
+/*
+ * Every node's port intervals: a sweep over the ports of its own entries and
+ * its parents'. Single ports are looked up where they are; ranges are the
+ * active set, kept in precedence order.
+ */
+static int intervals(struct tvec *v, const struct srule *sr, const uint32_t *first_of,
+		     size_t nnodes, size_t nodes_at, size_t ent_at)
+{
+	struct cand *c = NULL, *act = NULL;
+	uint32_t *bounds = NULL, *list = NULL;
+	struct ltab lt = {};
+	size_t cap = 0, total = 0;
+	int err = 0;
+
+	for (size_t nd = 0; nd < nnodes && !err; nd++) {
+		size_t nc = 0, nb = 0, nact = 0, ci = 0, iv_at = 0, niv = 0, capiv = 0;
+		struct cgfw_tc_ival *ivs = NULL;
+		uint32_t node = (uint32_t)nd + 1, pos = 0;
+
+		/* The chain: this node, its parent, and so on; entries best first in each. */
+		for (uint32_t up = node; up; up = v->e[nodes_at + 2 * (up - 1)].na.parent) {
+			size_t lo = first_of[up - 1], hi = first_of[up];
+
+			if (nc + (hi - lo) > cap) {
+				size_t ncap = (nc + (hi - lo)) * 2 + 16;
+				struct cand *m = realloc(c, ncap * sizeof(*m));
+				struct cand *ma = realloc(act, ncap * sizeof(*ma));
+				uint32_t *mb = realloc(bounds, 2 * ncap * sizeof(*mb));
+				uint32_t *ml = realloc(list, ncap * sizeof(*ml));
+
+				if (m)
+					c = m;
+				if (ma)
+					act = ma;
+				if (mb)
+					bounds = mb;
+				if (ml)
+					list = ml;
+				if (!m || !ma || !mb || !ml) {
+					err = cgfw_seterr(ENOMEM, "out of memory");
+					goto out;
+				}
+				cap = ncap;
+			}
+			for (size_t i = lo; i < hi; i++) {
+				c[nc].lo = sr[i].r.port_lo;
+				c[nc].hi = sr[i].r.port_hi;
+				c[nc].pos = pos++;
+				c[nc++].elem = (uint32_t)(ent_at + 2 * i);
+			}
+		}
+		for (size_t i = 0; i < nc; i++) {
+			bounds[nb++] = c[i].lo;
+			bounds[nb++] = (uint32_t)c[i].hi + 1;
+		}
+		qsort(bounds, nb, sizeof(*bounds), cmp_u32);
+		qsort(c, nc, sizeof(*c), cmp_cand_lo);
+		for (size_t b = 0; b + 1 < nb; b++) {
+			uint32_t from = bounds[b], to = bounds[b + 1];
+			size_t nl = 0;
+
+			if (from == to || from > 65535)
+				continue;
+			/* Entries starting here join; entries that ended leave. */
+			for (; ci < nc && c[ci].lo <= from; ci++) {
+				size_t k = nact;
+
+				while (k && act[k - 1].pos > c[ci].pos)
+					k--;
+				memmove(&act[k + 1], &act[k], (nact - k) * sizeof(*act));
+				act[k] = c[ci];
+				nact++;
+			}
+			{
+				size_t w = 0;
+
+				for (size_t k = 0; k < nact; k++)
+					if (act[k].hi >= from)
+						act[w++] = act[k];
+				nact = w;
+			}
+			for (size_t k = 0; k < nact; k++)
+				list[nl++] = act[k].elem;
+			if (!nl)
+				continue;
+			total += nl;
+			if (total > CGFW_TC_CANDS_MAX) {
+				struct cgfw_prefix d = sr[first_of[nd]].r.dst;
+				char buf[CGFW_ADDRSTRLEN];
+
+				cgfw_format_prefix(&d, buf, sizeof(buf));
+				err = cgfw_seterr(
+					E2BIG,
+					"too many overlapping port ranges (at %s and the "
+					"prefixes around it): the rule set would list %zu "
+					"candidates, at most %u",
+					buf, total, CGFW_TC_CANDS_MAX);
+				goto out;
+			}
+			if (niv == capiv) {
+				struct cgfw_tc_ival *m =
+					realloc(ivs, (capiv = capiv * 2 + 16) * sizeof(*m));
+
+				if (!m) {
+					err = cgfw_seterr(ENOMEM, "out of memory");
+					goto out;
+				}
+				ivs = m;
+			}
+			memset(&ivs[niv], 0, sizeof(ivs[niv]));
+			ivs[niv].lo = (uint16_t)from;
+			ivs[niv].hi = (uint16_t)(to - 1);
+			ivs[niv].ncands = (uint32_t)nl;
+			err = list_put(v, &lt, list, nl, &ivs[niv].cands);
+			if (err) {
+				free(ivs);
+				goto out;
+			}
+			/* The same list right after the last one: one interval. */
+			if (niv && ivs[niv - 1].hi + 1u == from &&
+			    ivs[niv - 1].cands == ivs[niv].cands &&
+			    ivs[niv - 1].ncands == ivs[niv].ncands)
+				ivs[niv - 1].hi = (uint16_t)(to - 1);
+			else
+				niv++;
+		}
+		err = reserve(v, (niv + CGFW_TC_IVALS - 1) / CGFW_TC_IVALS, &iv_at);
+		if (!err) {
+			struct cgfw_tc_node_b *b = &v->e[nodes_at + 2 * nd + 1].nb;
+
+			b->ivals = (uint32_t)iv_at;
+			b->nivals = (uint32_t)niv;
+			for (size_t k = 0; k < niv; k++)
+				v->e[iv_at + k / CGFW_TC_IVALS].iv[k % CGFW_TC_IVALS] = ivs[k];
+		}
+		free(ivs);
+	}
+out:
+	free(c);
+	free(act);
+	free(bounds);
+	free(list);
+	free(lt.hash);
+	free(lt.at);
+	free(lt.len);
+	return err;
 }
 
 int cgfw_tc_set_compile(const struct cgfw_tc_set *s, union cgfw_tc_elem **ret, size_t *ret_n)
@@ -238,9 +488,8 @@ int cgfw_tc_set_compile(const struct cgfw_tc_set *s, union cgfw_tc_elem **ret, s
 		goto fail;
 	for (size_t nd = 0; nd < nnodes; nd++) {
 		const struct cgfw_tc_rule *p = &sr[first_of[nd]].r;
-		size_t lo = first_of[nd], hi = first_of[nd + 1], nranges = 0, nsingle;
+		size_t lo = first_of[nd], hi = first_of[nd + 1];
 		struct cgfw_tc_node_a *a;
-		struct cgfw_tc_node_b *b;
 
 		while (depth && !contains(&sr[first_of[stack[depth - 1]]].r, p))
 			depth--;
@@ -252,12 +501,6 @@ int cgfw_tc_set_compile(const struct cgfw_tc_set *s, union cgfw_tc_elem **ret, s
 		a->parent = depth ? stack[depth - 1] + 1 : 0;
 		a->first = (uint32_t)(ent_at + 2 * lo);
 		a->n = (uint32_t)(hi - lo);
-		for (size_t i = lo; i < hi; i++)
-			nranges += !single(&sr[i].r);
-		nsingle = hi - lo - nranges;
-		b = &v.e[nodes_at + 2 * nd + 1].nb;
-		b->nranges = (uint32_t)nranges;
-		b->nports = (uint32_t)nsingle;
 		if (depth < CGFW_TC_MAX_DEPTH)
 			stack[depth++] = (uint32_t)nd;
 		for (size_t i = lo; i < hi; i++) {
@@ -278,25 +521,9 @@ int cgfw_tc_set_compile(const struct cgfw_tc_set *s, union cgfw_tc_elem **ret, s
 				memcpy(eb->to_addr, r->to_addr, 16);
 		}
 	}
-	for (size_t nd = 0; nd < nnodes; nd++) {
-		struct cgfw_tc_node_b *b = &v.e[nodes_at + 2 * nd + 1].nb;
-		size_t lo = first_of[nd] + b->nranges, np = b->nports, pat;
-
-		if (!np)
-			continue;
-		err = reserve(&v, (np + CGFW_TC_PORTREFS - 1) / CGFW_TC_PORTREFS, &pat);
-		if (err)
-			goto fail;
-		b = &v.e[nodes_at + 2 * nd + 1].nb; /* v.e may have moved */
-		b->ports = (uint32_t)pat;
-		for (size_t q = 0; q < np; q++) {
-			struct cgfw_tc_portref *pr =
-				&v.e[pat + q / CGFW_TC_PORTREFS].pr[q % CGFW_TC_PORTREFS];
-
-			pr->port = sr[lo + q].r.port_lo;
-			pr->entry = (uint32_t)(ent_at + 2 * (lo + q));
-		}
-	}
+	err = intervals(&v, sr, first_of, nnodes, nodes_at, ent_at);
+	if (err)
+		goto fail;
 	err = reserve(&v, n, &at);
 	if (err)
 		goto fail;
@@ -499,14 +726,15 @@ static void carry(const union cgfw_tc_elem *o, union cgfw_tc_elem *w)
 	}
 }
 
-int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, int *ret_fd)
+int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, uint32_t cap, int *ret_fd)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	uint32_t cap = n < CGFW_TC_MIN_ELEMS ? CGFW_TC_MIN_ELEMS : (uint32_t)n;
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
 	size_t sz = (size_t)cap * CGFW_TC_ELEM_SIZE;
 	void *m;
 	int fd;
 
+	if (n > cap)
+		return cgfw_seterr(E2BIG, "a TC rule set of %zu elements in a map of %u", n, cap);
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgfw_tc_set", sizeof(__u32), CGFW_TC_ELEM_SIZE,
 			    cap, &opts);
 	if (fd < 0)
@@ -525,12 +753,78 @@ int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, int *ret_fd)
 	return 0;
 }
 
+/*
+ * The rule set needs more room than the template cgfw_tc_rtab was made with:
+ * a new cgfw_tc_rtab with a larger template, holding a copy of the live set,
+ * pinned in place of the old one, then every interface's programs loaded
+ * against it. Packets see the old rules throughout; a command killed part
+ * way leaves programs on the old map, which the next locked open reloads.
+ */
+static int grow(struct cgfw_tc *tc, size_t need, uint32_t *capp)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	const union cgfw_tc_elem *old = NULL;
+	_cleanup_close_ int tmpl = -1, outer = -1;
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	uint64_t cap = *capp;
+	size_t nold = 0, mapped = 0;
+	int inner = -1, err;
+	__u32 zero = 0;
+
+	while (cap < need + need / 4)
+		cap *= 4;
+	if (cap > UINT32_MAX)
+		return cgfw_seterr(E2BIG, "the TC rule set would need %zu elements", need);
+	/* Before anything: every interface's programs must be within reach. */
+	err = cgfw_tc_reload(tc, true, false);
+	if (err < 0)
+		return err;
+	tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgfw_tc_tmpl", sizeof(__u32), CGFW_TC_ELEM_SIZE,
+			      (uint32_t)cap, &opts);
+	if (tmpl < 0)
+		return cgfw_seterr(errno, "cannot make room for %zu TC rule set elements: %s", need,
+				   strerror(errno));
+	LIBBPF_OPTS(bpf_map_create_opts, oopts, .inner_map_fd = tmpl);
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, CGFW_TC_RTAB_PIN, sizeof(__u32),
+			       sizeof(__u32), 1, &oopts);
+	if (outer < 0)
+		return cgfw_seterr(errno, "cannot make a larger %s: %s", CGFW_TC_RTAB_PIN,
+				   strerror(errno));
+	err = cgfw_tc_set_map(tc, false, &old, &nold, &mapped, NULL);
+	if (!err)
+		err = cgfw_tc_set_new_map(old, nold, (uint32_t)cap, &inner);
+	if (old)
+		munmap((void *)old, mapped);
+	if (err)
+		return err;
+	err = bpf_map_update_elem(outer, &zero, &inner, BPF_ANY) < 0 ? -errno : 0;
+	close(inner);
+	if (err)
+		return cgfw_seterr(err, "cannot fill the larger %s: %s", CGFW_TC_RTAB_PIN,
+				   strerror(-err));
+	cgfw_pin_path(tc->pin, CGFW_TC_RTAB_PIN, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs refuses names with a dot */
+	unlink(tmp);
+	if (bpf_obj_pin(outer, tmp) < 0 || rename(tmp, path) < 0) {
+		err = -errno;
+		unlink(tmp);
+		return cgfw_seterr(err, "cannot pin the larger %s: %s", CGFW_TC_RTAB_PIN,
+				   strerror(-err));
+	}
+	close(tc->rtab_fd);
+	tc->rtab_fd = TAKE_FD(outer);
+	*capp = (uint32_t)cap;
+	err = cgfw_tc_reload(tc, false, false);
+	return err < 0 ? err : 0;
+}
+
 int cgfw_tc_set_commit(struct cgfw_tc *tc, const struct cgfw_tc_set *s)
 {
 	_cleanup_free_ union cgfw_tc_elem *e = NULL;
 	const union cgfw_tc_elem *old = NULL;
 	struct cgfw_tc_set next = *s;
 	size_t n = 0, nold = 0, mapped = 0;
+	uint32_t cap;
 	__u32 zero = 0;
 	int fd = -1, err;
 
@@ -540,19 +834,28 @@ int cgfw_tc_set_commit(struct cgfw_tc *tc, const struct cgfw_tc_set *s)
 	next.gen = s->gen + 1;
 	err = cgfw_tc_set_compile(&next, &e, &n);
 	if (!err)
-		err = cgfw_tc_set_new_map(e, n, &fd);
-	if (!err)
 		err = cgfw_tc_set_map(tc, false, &old, &nold, &mapped, NULL);
+	if (err)
+		return err;
+	cap = (uint32_t)(mapped / CGFW_TC_ELEM_SIZE);
+	if (n > cap) {
+		munmap((void *)old, mapped);
+		old = NULL;
+		err = grow(tc, n, &cap);
+		if (!err)
+			err = cgfw_tc_set_map(tc, false, &old, &nold, &mapped, NULL);
+		if (err)
+			return err;
+	}
+	err = cgfw_tc_set_new_map(e, n, cap, &fd);
 	if (err) {
-		if (fd >= 0)
-			close(fd);
+		munmap((void *)old, mapped);
 		return err;
 	}
 	/* The switch: after it returns, no program still reads the old set. */
 	err = bpf_map_update_elem(tc->rtab_fd, &zero, &fd, BPF_ANY) < 0 ? -errno : 0;
 	if (!err) {
-		size_t sz =
-			(size_t)(n < CGFW_TC_MIN_ELEMS ? CGFW_TC_MIN_ELEMS : n) * CGFW_TC_ELEM_SIZE;
+		size_t sz = (size_t)cap * CGFW_TC_ELEM_SIZE;
 		union cgfw_tc_elem *w = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 		if (w != MAP_FAILED) {

@@ -111,7 +111,7 @@ static int create_maps(struct cgfw_pin *pin, void *arg)
 	/* A first, empty rule set. */
 	err = cgfw_tc_set_compile(&empty, &e, &n);
 	if (!err)
-		err = cgfw_tc_set_new_map(e, n, &fd);
+		err = cgfw_tc_set_new_map(e, n, CGFW_TC_MIN_ELEMS, &fd);
 	if (err)
 		return err;
 	if (bpf_map_update_elem(rtab_fd, &zero, &fd, BPF_ANY) < 0)
@@ -167,11 +167,18 @@ int cgfw_tc_open_at(struct cgfw_pin *pin, struct cgfw_tc **ret)
 		free(tc);
 		return err;
 	}
-	/* Under the exclusive lock: the routes a killed command left out of step. */
+	/* Under the exclusive lock: what a killed command left out of step, the
+	 * programs of a rule set that grew and the routes. */
 	if (cgfw_pin_locked(pin)) {
 		struct cgfw_tc_set live = {};
 
-		err = cgfw_tc_set_read(tc, &live);
+		err = cgfw_tc_reload(tc, false, true);
+		if (err > 0)
+			cgfw_notice("%d interface%s still ran programs of a TC rule set that was "
+				    "replaced (a command was killed): loaded again",
+				    err, err == 1 ? "" : "s");
+		if (err >= 0)
+			err = cgfw_tc_set_read(tc, &live);
 		if (!err) {
 			err = cgfw_tc_routes_sync(tc, &live, false);
 			if (err > 0)

@@ -71,7 +71,7 @@ int cgfw_tc_watch(volatile sig_atomic_t *stop, void (*changed)(size_t n, void *a
 		if (err)
 			break;
 	}
-	close(fd);
+	cgfw_nl_watch_close(fd);
 	return err;
 }
 
