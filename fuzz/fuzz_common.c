@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include <cgfw/core.h>
 
 static char scratch[256];
 
@@ -63,4 +64,45 @@ void fuzz_check_errmsg(const char *msg)
 		fuzz_fail("a failure left no error message");
 	if (strchr(msg, '\n'))
 		fuzz_fail("error message is not one line: '%s'", msg);
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+		if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+			fuzz_fail("error message holds the control byte %#x: '%s'", *c, msg);
+}
+
+void fuzz_check_failure(int err, int other)
+{
+	if (err >= 0 || (err != -EINVAL && err != other))
+		fuzz_fail("failure %d (%s), not -EINVAL: %s", err, strerror(-err), cgfw_errmsg());
+	fuzz_check_errmsg(cgfw_errmsg());
+}
+
+void fuzz_check_prefix(const struct cgfw_prefix *p, const char *what)
+{
+	unsigned max;
+
+	if (p->family != CGFW_FAMILY_INET && p->family != CGFW_FAMILY_INET6)
+		fuzz_fail("%s: address family %u", what, p->family);
+	max = p->family == CGFW_FAMILY_INET ? 32 : 128;
+	if (p->len > max)
+		fuzz_fail("%s: prefix length %u above %u", what, p->len, max);
+	/* Bit by bit, not with cgfw_mask(): the host bits and the bytes past the family's. */
+	for (unsigned b = p->len; b < 128; b++)
+		if (p->addr[b / 8] & (0x80 >> (b % 8)))
+			fuzz_fail("%s: bit %u is set beyond the prefix length %u", what, b, p->len);
+}
+
+int fuzz_match(const char *s, const char *pat)
+{
+	while (*pat) {
+		if (*pat == '#') {
+			if (*s < '0' || *s > '9')
+				return 0;
+			while (*s >= '0' && *s <= '9')
+				s++;
+			pat++;
+		} else if (*s++ != *pat++) {
+			return 0;
+		}
+	}
+	return !*s;
 }

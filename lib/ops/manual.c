@@ -170,6 +170,7 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		const char *dir = json_string_value(json_object_get(v, "direction"));
 		const char *proto = json_string_value(json_object_get(v, "proto"));
 		struct cgfw_rule r = { .origin = CGFW_ORIGIN_MANUAL };
+		json_int_t lo, hi;
 
 		if (scope) {
 			struct cgfw_cgroup cg;
@@ -190,8 +191,16 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 			err = cgfw_seterr(EINVAL, "%s: rule %zu is damaged", path, i);
 			goto out;
 		}
-		r.port_lo = (uint16_t)json_integer_value(json_object_get(v, "port_lo"));
-		r.port_hi = (uint16_t)json_integer_value(json_object_get(v, "port_hi"));
+		lo = json_integer_value(json_object_get(v, "port_lo"));
+		hi = json_integer_value(json_object_get(v, "port_hi"));
+		/* 0-0: every port; ports only with tcp or udp. */
+		if (lo < 0 || lo > hi || hi > 65535 ||
+		    (hi && r.proto != CGFW_PROTO_TCP && r.proto != CGFW_PROTO_UDP)) {
+			err = cgfw_seterr(EINVAL, "%s: rule %zu is damaged", path, i);
+			goto out;
+		}
+		r.port_lo = (uint16_t)lo;
+		r.port_hi = (uint16_t)hi;
 		rules[nr++] = r;
 	}
 	err = cgfw_change_rules(ch, rules, NULL, true, nr);

@@ -334,8 +334,11 @@ int cgfw_containers_load(struct cgfw_container **ret, size_t *ret_n)
 		snprintf(p, sizeof(p), "containers/%s", e->d_name);
 		if (cgfw_store_read(p, &j) < 0)
 			continue;
+		/* A record names its own file, ID.json (restore removes it), or it is damaged. */
 		if (json_unpack(j, "{s:s, s:s, s:s, s:I}", "id", &id, "workload", &wl, "cgroup",
-				&cg, "cgroup_id", &cgid) == 0) {
+				&cg, "cgroup_id", &cgid) == 0 &&
+		    strlen(id) == strlen(e->d_name) - 5 && !strncmp(id, e->d_name, strlen(id)) &&
+		    strlen(id) < sizeof(out->id)) {
 			struct cgfw_container *m = realloc(out, (n + 1) * sizeof(*m));
 
 			if (m) {

@@ -48,7 +48,9 @@ static int rule_from_json(json_t *j, struct cgfw_rule *r)
 		return -EINVAL;
 	if (*proto && cgfw_parse_proto(proto, &r->proto) < 0)
 		return -EINVAL;
-	if (*ports && sscanf(ports, "%hu-%hu", &r->port_lo, &r->port_hi) != 2)
+	/* "N-M" as written, with a protocol that has ports (no sscanf: 65536 is no port). */
+	if (*ports && (cgfw_parse_ports(ports, &r->port_lo, &r->port_hi) < 0 ||
+		       (r->proto != CGFW_PROTO_TCP && r->proto != CGFW_PROTO_UDP)))
 		return -EINVAL;
 	return 0;
 }
@@ -68,8 +70,10 @@ json_t *cgfw_workload_json(const struct cgfw_pol_workload *w)
 		json_array_append_new(rules, rule_to_json(&w->rules[i].r, w->rules[i].line));
 	json_object_set_new(o, "rules", rules);
 	json_object_set_new(o, "source", json_sprintf("%s:%d", w->file ? w->file : "?", w->line));
-	json_object_set_new(o, "file", json_string(w->file ? w->file : "?"));
-	json_object_set_new(o, "line", json_integer(w->line));
+	if (w->file) {
+		json_object_set_new(o, "file", json_string(w->file));
+		json_object_set_new(o, "line", json_integer(w->line));
+	}
 	json_object_set_new(o, "audit", json_boolean(w->audit));
 	return o;
 }

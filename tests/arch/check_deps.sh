@@ -27,6 +27,10 @@ declare -A ALLOWED=(
 declare -A FUZZ_ALLOWED=(
 	[fuzz_policy]="policy core"
 	[fuzz_oci_state]="ops cgroup tc policy pin core lpm"
+	[fuzz_lines]="tc pin core lpm"
+	[fuzz_addr]="tc pin core lpm"
+	[fuzz_netlink]="tc pin core lpm"
+	[fuzz_state]="ops cgroup tc policy pin core lpm"
 )
 # Library code returns errors; only the CLI prints (to stdout or stderr) and exits.
 FORBIDDEN="stdout stderr printf puts putchar vprintf perror exit _exit abort err errx warn warnx"
