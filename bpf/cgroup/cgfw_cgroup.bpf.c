@@ -29,6 +29,10 @@
 
 #include "cgfw_parse.h"
 #include "cgfw_rules.h"
+
+/* The tick in ns (the loader measured the rate): the event bucket runs on jiffies. */
+const volatile __u64 cgfw_tick_ns = 4000000;
+#define CGFW_EVENT_NOW_NS() (bpf_jiffies64() * cgfw_tick_ns)
 #include "cgfw_events.h"
 #include "cgfw_seen.h"
 
@@ -251,8 +255,9 @@ static __noinline int cgfw_flow(const struct cgfw_pkt *p, __u32 dir, int rule, i
 }
 
 /*
- * A drop event for `cgfw monitor`, rate-limited in cgfw_event_reserve(). A
- * global function, called for every verdict so the caller gains no branch.
+ * A drop (or audit) event for `cgfw monitor`, rate-limited in
+ * cgfw_event_reserve(). A global function: called only for those packets (a
+ * call costs ~15 ns here, a branch nothing).
  */
 __noinline int cgfw_cgroup_drop_event(struct __sk_buff *skb, const struct cgfw_pkt *p, __u32 dir,
 				      __u32 reason, __u32 verdict)
@@ -311,12 +316,14 @@ static __always_inline void rs_pkt(struct cgfw_rs_pkt *rp, const struct cgfw_pkt
 }
 
 /*
- * What the rules of scope @slot say about @p, added to @m. A global function:
- * the verifier checks it once, not once per call and per path of the caller
- * (the LPM walks and the port loop make a large program otherwise: about
- * 150,000 instructions to verify per program, 0.4 s per attach).
+ * What the rules say about @p, into @m: the host-wide scope's (@host) and the
+ * scope of @slot (0: none). A global function: the verifier checks it once,
+ * not once per call and per path of the caller (the LPM walks and the port
+ * loop make a large program otherwise: about 150,000 instructions to verify
+ * per program, 0.4 s per attach); one call for both scopes (a call costs
+ * ~15 ns here).
  */
-__noinline int cgfw_eval_scope(const struct cgfw_rs_pkt *p, __u32 slot, struct cgfw_match *m)
+__noinline int cgfw_eval(const struct cgfw_rs_pkt *p, __u32 slot, __u32 host, struct cgfw_match *m)
 {
 	const union cgfw_rs_elem *sc;
 	__u32 zero = 0;
@@ -327,10 +334,16 @@ __noinline int cgfw_eval_scope(const struct cgfw_rs_pkt *p, __u32 slot, struct c
 	rs = bpf_map_lookup_elem(&cgfw_rs, &zero);
 	if (!rs)
 		return 0;
-	sc = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(slot));
-	if (!sc)
-		return 0;
-	cgfw_rs_scope_match(rs, &sc->scope, p, slot == CGFW_RS_SLOT_HOST, m);
+	if (host) {
+		sc = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(CGFW_RS_SLOT_HOST));
+		if (sc)
+			cgfw_rs_scope_match(rs, &sc->scope, p, 1, m);
+	}
+	if (slot) {
+		sc = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(slot));
+		if (sc)
+			cgfw_rs_scope_match(rs, &sc->scope, p, 0, m);
+	}
 	return 0;
 }
 
@@ -412,11 +425,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 	}
 
 	rs_pkt(&rp, &p, dir);
-	if (rs && (host = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(CGFW_RS_SLOT_HOST))) &&
-	    (host->scope.flags & CGFW_RS_S_RULES))
-		cgfw_eval_scope(&rp, CGFW_RS_SLOT_HOST, &m);
-	if (self && (self->scope.flags & CGFW_RS_S_RULES))
-		cgfw_eval_scope(&rp, cgfw_slot, &m);
+	{
+		__u32 hs = rs && (host = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(CGFW_RS_SLOT_HOST))) &&
+			   (host->scope.flags & CGFW_RS_S_RULES);
+		__u32 cs = self && (self->scope.flags & CGFW_RS_S_RULES) ? cgfw_slot : 0;
+
+		if (hs || cs)
+			cgfw_eval(&rp, cs, hs, &m);
+	}
 	rule = cgfw_act_verdict(m.act);
 
 	if (rule == CGFW_VERDICT_ALLOW ||
@@ -453,7 +469,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 	__builtin_memcpy(sk.addr, dir == CGFW_DIR_EGRESS ? p.daddr : p.saddr, 16);
 	account(&sk, dir * CGFW_R_COUNT + reason, skb->len, verdict == CGFW_VERDICT_DENY, 1, !!self,
 		now);
-	cgfw_cgroup_drop_event(skb, &p, dir, reason, verdict);
+	if ((verdict == CGFW_VERDICT_DENY || reason >= CGFW_R_AUDIT_RULE) && cgfw_event_room())
+		cgfw_cgroup_drop_event(skb, &p, dir, reason, verdict);
 	explain(rs, verdict, reason, rule, reply, def, audit, !!self, &m);
 	return verdict == CGFW_VERDICT_ALLOW;
 }

@@ -73,6 +73,7 @@ int cgfw_cgroup_skel_load(struct cgfw_state *st, uint64_t cgid, uint32_t slot, v
 		return cgfw_seterr(errno, "cannot open the cgroup BPF object: %s", strerror(errno));
 	skel->rodata->cgfw_cgid = cgid;
 	skel->rodata->cgfw_slot = slot;
+	skel->rodata->cgfw_tick_ns = 1000000000ull / (st->hz ? st->hz : 250);
 	err = cgfw_cgroup_bpf__load(skel);
 	if (err) {
 		cgfw_cgroup_bpf__destroy(skel);

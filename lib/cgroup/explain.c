@@ -157,6 +157,7 @@ static int load_one(struct cgfw_state *st, struct xinst *x)
 		return cgfw_seterr(errno, "cannot open the cgroup BPF object: %s", strerror(errno));
 	x->skel->rodata->cgfw_cgid = x->cgid;
 	x->skel->rodata->cgfw_slot = x->slot;
+	x->skel->rodata->cgfw_tick_ns = 1000000000ull / (st->hz ? st->hz : 250);
 	x->skel->rodata->cgfw_explain = 1;
 	err = cgfw_cgroup_bpf__load(x->skel);
 	if (err)

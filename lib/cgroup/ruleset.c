@@ -543,8 +543,11 @@ static int build_block(const struct cgfw_rs_rule *r, size_t n, struct elems *v,
 			}
 			d.nports = (uint8_t)(d.nports + own);
 		}
-		if (!depth && nown == 1 && !p->proto) {
-			/* Alone: the value names the rule, whose counter has the decision. */
+		/* Alone: the value names the rule, whose counter has the decision. A
+		 * plain rule with bits both ways shadows the plain rules around it;
+		 * protocol rules around it would still count, so none may be. */
+		if (nown == 1 && !p->proto &&
+		    (!depth || (!stack[depth - 1].d.nports && p->act[0] && p->act[1]))) {
 			value = CGFW_RS_V_DIRECT | (uint32_t)first;
 		} else {
 			uint32_t ord = 0;
@@ -875,13 +878,16 @@ static int new_inner(const union cgfw_rs_elem *e, size_t n, uint32_t cap, int *r
 	return 0;
 }
 
-/* A capacity that holds @n elements with room to grow. */
+/* A capacity that holds @n elements with an eighth to spare, in steps of 2 MiB. */
 static uint32_t capacity_for(size_t n, uint32_t cur)
 {
-	uint64_t c = cur ? (uint64_t)cur * 2 : CGFW_RS_MIN_ELEMS;
+	uint64_t c = (uint64_t)n + n / 8, step = 1u << 16;
 
-	while (c < n + n / 4)
-		c *= 2;
+	if (c < (uint64_t)cur + cur / 4)
+		c = (uint64_t)cur + cur / 4; /* growth reloads every program: not by little */
+	if (c < CGFW_RS_MIN_ELEMS)
+		c = CGFW_RS_MIN_ELEMS;
+	c = (c + step - 1) / step * step;
 	return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
