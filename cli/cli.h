@@ -46,6 +46,7 @@ enum opt_id {
 	O_ENFORCE,
 	O_STATS,
 	O_XFROM,
+	O_XIFACE,
 	O_MAX,
 };
 

@@ -268,15 +268,18 @@ const struct cmd cgfw_commands[] = {
 	  .args = "PROTO ADDR[:PORT]",
 	  .min_args = 2,
 	  .max_args = 2,
-	  .opts = OPTS(O_CGROUP, O_INGRESS, O_EGRESS, O_XFROM),
-	  .required = OPTS(O_CGROUP),
+	  .opts = OPTS(O_CGROUP, O_XIFACE, O_INGRESS, O_EGRESS, O_XFROM),
 	  .state = S_CG_READ,
 	  .help = "Run a packet (PROTO tcp, udp, icmp or a number; ADDR[:PORT] the remote end,\n"
 		  "[IPV6]:PORT with a port) through the cgroup programs of CGROUP and of each\n"
 		  "attached ancestor, with the datapath's own code, without counting it, and print\n"
 		  "the verdict and what decided it: the rule (scope, prefix, protocol, ports,\n"
 		  "origin; for policy rules the workload, file and line), a reply of an admitted\n"
-		  "flow (give the workload's end with --from to match one), or the default.\n" },
+		  "flow (give the workload's end with --from to match one), or the default.\n"
+		  "With --iface, the interface programs instead (ingress unless --egress): ADDR:PORT\n"
+		  "is the packet's destination and --from its source; it prints the tproxy,\n"
+		  "redirect or inbound rule that decides (and whether the listener is there), or\n"
+		  "the stateful verdict.\n" },
 	{ .name = "list",
 	  .summary = "show attachments and rules",
 	  .fn = cmd_list,

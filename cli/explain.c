@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/pkt_cls.h>
+
 #include <cgfw/meta_map.h>
 #include <cgfw/ops.h>
+#include <cgfw/tc.h>
 
 #include "cli.h"
 
@@ -163,6 +166,84 @@ static void print_rule(const struct cgfw_explain_step *s, int k, const struct cg
 	printf("; %" PRIu64 " packets so far\n", s->stats[k].packets);
 }
 
+/* --iface: the interface programs. A is the destination, B (--from) the source. */
+static int explain_iface(struct ctx *c, struct cgfw_explain_pkt *x, const char *ifname)
+{
+	struct cgfw_tc_explanation r;
+	char src[CGFW_ADDRSTRLEN], dst[CGFW_ADDRSTRLEN];
+	const uint8_t *sa = x->dir == CGFW_DIR_EGRESS ? x->local : x->remote;
+	const uint8_t *da = x->dir == CGFW_DIR_EGRESS ? x->remote : x->local;
+	uint16_t sp = x->dir == CGFW_DIR_EGRESS ? x->lport : x->rport;
+	uint16_t dp = x->dir == CGFW_DIR_EGRESS ? x->rport : x->lport;
+	bool drop;
+	int err;
+
+	err = cgfw_tc_open(CGFW_OPEN_LOCK | CGFW_OPEN_SHARED, &c->tc);
+	if (err == -ENOENT)
+		err = cgfw_seterr(EINVAL, "interface %s is not attached (no TC state)", ifname);
+	if (!err)
+		err = cgfw_tc_explain(c->tc, ifname, x, &r);
+	if (err)
+		return err;
+	cgfw_format_addr(x->family, sa, src, sizeof(src));
+	cgfw_format_addr(x->family, da, dst, sizeof(dst));
+	drop = r.verdict == TC_ACT_SHOT;
+	if (json_mode) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "iface", json_string(r.ifname));
+		json_object_set_new(o, "direction",
+				    json_string(x->dir == CGFW_DIR_INGRESS ? "ingress" : "egress"));
+		json_object_set_new(o, "proto", json_string(cgfw_proto_name(x->proto)));
+		json_object_set_new(o, "src", json_string(src));
+		json_object_set_new(o, "src_port", json_integer(sp));
+		json_object_set_new(o, "dst", json_string(dst));
+		json_object_set_new(o, "dst_port", json_integer(dp));
+		json_object_set_new(o, "verdict", json_string(drop ? "drop" : "pass"));
+		json_object_set_new(o, "reason", json_string(cgfw_tc_reason_name(r.reason)));
+		json_object_set_new(o, "stateful", json_boolean(r.flags & CGFW_TC_STATEFUL));
+		json_object_set_new(o, "listener", json_boolean(r.listener));
+		json_object_set_new(o, "rule",
+				    r.has_rule ? cgfw_tc_rule_json(&r.rule) : json_null());
+		print_json(o);
+		return 0;
+	}
+	printf("%s %s %s:%u -> %s:%u on %s: %s (%s)\n",
+	       x->dir == CGFW_DIR_INGRESS ? "ingress" : "egress", cgfw_proto_name(x->proto), src,
+	       sp, dst, dp, r.ifname, drop ? "DROP" : "PASS", cgfw_tc_reason_name(r.reason));
+	if (r.has_rule) {
+		char d[CGFW_ADDRSTRLEN];
+
+		cgfw_format_prefix(&r.rule.dst, d, sizeof(d));
+		printf("  rule %u: %s --dst %s --proto %s --ports %u-%u", r.rule.id,
+		       cgfw_tc_kind_name(r.rule.kind), d, cgfw_proto_name(r.rule.proto),
+		       r.rule.port_lo, r.rule.port_hi);
+		if (r.rule.src.len) {
+			char s2[CGFW_ADDRSTRLEN];
+
+			cgfw_format_prefix(&r.rule.src, s2, sizeof(s2));
+			printf(" --src %s", s2);
+		}
+		if (r.rule.ifname[0])
+			printf(" --iface %s", r.rule.ifname);
+		if (r.rule.kind != CGFW_TC_INBOUND) {
+			char t[CGFW_ADDRSTRLEN] = "";
+
+			if (r.rule.has_to_addr)
+				cgfw_format_addr(r.rule.to_family, r.rule.to_addr, t, sizeof(t));
+			printf(" --to %s%s%u", t, t[0] ? ":" : "", r.rule.to_port);
+		}
+		printf("; %" PRIu64 " packets so far\n", r.rule.packets);
+		if (r.rule.kind == CGFW_TC_TPROXY)
+			printf("  listener: %s\n",
+			       r.listener ? "found" : "none (the SYN is dropped)");
+	} else {
+		printf("  no rule matched%s\n",
+		       r.flags & CGFW_TC_STATEFUL ? " (the interface is stateful)" : "");
+	}
+	return 0;
+}
+
 int cmd_explain(struct ctx *c)
 {
 	_cleanup_free_ struct cgfw_explain_step *steps = NULL;
@@ -175,9 +256,15 @@ int cmd_explain(struct ctx *c)
 	bool pass = true;
 	int err;
 
-	if (opt_set(c, O_INGRESS) == opt_set(c, O_EGRESS))
+	const char *ifname = opt_str(c, O_XIFACE);
+
+	if (!ifname == !opt_str(c, O_CGROUP))
+		return cli_usage(c, "give one of --cgroup CGROUP or --iface IFACE");
+	if (opt_set(c, O_INGRESS) && opt_set(c, O_EGRESS))
 		return cli_usage(c, "give one direction: --ingress or --egress");
-	x.dir = opt_set(c, O_INGRESS) ? CGFW_DIR_INGRESS : CGFW_DIR_EGRESS;
+	if (!ifname && !opt_set(c, O_INGRESS) && !opt_set(c, O_EGRESS))
+		return cli_usage(c, "give one direction: --ingress or --egress");
+	x.dir = opt_set(c, O_EGRESS) ? CGFW_DIR_EGRESS : CGFW_DIR_INGRESS;
 	if (!strcmp(c->argv[0], "tcp") || !strcmp(c->argv[0], "udp") ||
 	    !strcmp(c->argv[0], "icmp")) {
 		err = cgfw_parse_proto(c->argv[0], &x.proto);
@@ -201,6 +288,20 @@ int cmd_explain(struct ctx *c)
 		x.lport = 40000; /* an ephemeral port for the workload's end */
 	if (!x.rport && (x.proto == CGFW_PROTO_TCP || x.proto == CGFW_PROTO_UDP))
 		return cli_usage(c, "%s needs a port: ADDR:PORT", cgfw_proto_name(x.proto));
+	if (ifname) {
+		/* Interfaces: ADDR:PORT is the destination, --from the source. */
+		if (x.dir == CGFW_DIR_INGRESS) {
+			uint8_t a[16];
+			uint16_t pt = x.rport;
+
+			memcpy(a, x.remote, 16);
+			memcpy(x.remote, x.local, 16);
+			memcpy(x.local, a, 16);
+			x.rport = x.lport;
+			x.lport = pt;
+		}
+		return explain_iface(c, &x, ifname);
+	}
 	err = cgfw_cgroup_resolve(NULL, opt_str(c, O_CGROUP), true, &cg);
 	if (!err && !cgfw_state_exists())
 		err = cgfw_seterr(EINVAL, "cgroup %s is not attached", opt_str(c, O_CGROUP));

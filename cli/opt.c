@@ -48,7 +48,10 @@ const struct opt cli_opts[O_MAX] = {
 	[O_ENFORCE] = { "enforce", NULL, T_FLAG, NULL, "leave audit mode: drop again" },
 	[O_STATS] = { "stats", NULL, T_FLAG, NULL, "with each rule's packets, bytes and last hit" },
 	[O_XFROM] = { "from", "local", T_STRING, "[ADDR][:PORT]",
-		      "the workload's own end (default: no address, port 40000)" },
+		      "the workload's own end, or with --iface the source (default: no address, "
+		      "port 40000)" },
+	[O_XIFACE] = { "iface", NULL, T_STRING, "IFACE",
+		       "the interface programs of IFACE instead of a cgroup's" },
 };
 
 uint8_t opt_dirs(const struct ctx *c)

@@ -41,6 +41,7 @@
 #include <cgfw/tc_iface_map.h>
 #include <cgfw/tc_conn_map.h>
 #include <cgfw/tc_meta_map.h>
+#include <cgfw/explain_map.h>
 
 #include "cgfw_parse.h"
 #include "cgfw_masks.h"
@@ -52,6 +53,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 cgfw_flags = 0;	 /* CGFW_TC_STATEFUL | CGFW_TC_ICMP | CGFW_TC_NO_SSH */
 const volatile __u32 cgfw_attach_id = 0; /* key of this interface's addresses in cgfw_tc_ifaddr */
 const volatile __u32 cgfw_l2_len = 14;	 /* offset of the IP header */
+const volatile __u32 cgfw_explain = 0;	 /* an instance for `cgfw explain` (explain_map.h) */
 
 #define V_PASS TC_ACT_UNSPEC
 #define V_DROP TC_ACT_SHOT
@@ -132,6 +134,21 @@ struct {
 	__type(value, struct cgfw_tc_stat_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgfw_tc_stats SEC(".maps");
+
+/* Not pinned: each explain instance has its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgfw_tc_explain_out);
+} cgfw_tc_xout SEC(".maps");
+
+static __always_inline struct cgfw_tc_explain_out *xout(void)
+{
+	__u32 zero = 0;
+
+	return cgfw_explain ? bpf_map_lookup_elem(&cgfw_tc_xout, &zero) : NULL;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -340,8 +357,19 @@ __noinline int cgfw_tc_lookup(struct __sk_buff *skb, const struct cgfw_pkt *p, s
 	eb = (union cgfw_tc_elem *)elem(t, found + 1);
 	if (!ea || !eb)
 		return 0;
-	__sync_fetch_and_add(&eb->eb.packets, 1);
-	__sync_fetch_and_add(&eb->eb.bytes, skb->len);
+	if (!cgfw_explain) {
+		__sync_fetch_and_add(&eb->eb.packets, 1);
+		__sync_fetch_and_add(&eb->eb.bytes, skb->len);
+	} else {
+		struct cgfw_tc_explain_out *o = xout();
+
+		if (o) {
+			o->rule_id = ea->ea.id;
+			o->kind = ea->ea.kind;
+			o->to_port = ea->ea.to_port;
+			__builtin_memcpy(o->to_addr, eb->eb.to_addr, 16);
+		}
+	}
 	m->id = ea->ea.id;
 	m->kind = ea->ea.kind;
 	m->to_port = ea->ea.to_port;
@@ -353,6 +381,15 @@ __noinline int cgfw_tc_lookup(struct __sk_buff *skb, const struct cgfw_pkt *p, s
 
 static __always_inline void count(__u32 dir, __u32 reason, __u32 len)
 {
+	if (cgfw_explain) {
+		struct cgfw_tc_explain_out *o = xout();
+
+		if (o) {
+			o->ran = 1;
+			o->reason = (__u8)reason;
+		}
+		return;
+	}
 	__u32 k = dir * CGFW_TC_R_COUNT + reason;
 	struct cgfw_tc_stat_val *s = bpf_map_lookup_elem(&cgfw_tc_stats, &k);
 
@@ -370,7 +407,7 @@ __noinline int cgfw_tc_event(struct __sk_buff *skb, const struct cgfw_pkt *p, __
 {
 	struct cgfw_event *e;
 
-	if (!skb || !p)
+	if (!skb || !p || cgfw_explain)
 		return 0;
 	e = cgfw_event_reserve();
 	if (!e)
@@ -524,14 +561,21 @@ __noinline int cgfw_tc_tproxy(struct __sk_buff *skb, const struct cgfw_pkt *p,
 			bpf_sk_release(sk);
 			return drop(skb, p, CGFW_TC_R_DROP_NO_LISTENER, l->id);
 		}
-		err = bpf_sk_assign(skb, sk, 0);
+		/* Explain: the listener is there; the interception is what it would be. */
+		err = cgfw_explain ? 0 : bpf_sk_assign(skb, sk, 0);
 		bpf_sk_release(sk);
 	} else {
 		sk = bpf_sk_lookup_udp(skb, &t, tl, BPF_F_CURRENT_NETNS, 0);
 		if (!sk)
 			return drop(skb, p, CGFW_TC_R_DROP_NO_LISTENER, l->id);
-		err = bpf_sk_assign(skb, sk, 0);
+		err = cgfw_explain ? 0 : bpf_sk_assign(skb, sk, 0);
 		bpf_sk_release(sk);
+	}
+	if (cgfw_explain) {
+		struct cgfw_tc_explain_out *o = xout();
+
+		if (o)
+			o->listener = 1;
 	}
 	if (err)
 		return drop(skb, p, CGFW_TC_R_DROP_ASSIGN, l->id);
@@ -594,6 +638,8 @@ __noinline int cgfw_tc_redirect(struct __sk_buff *skb, const struct cgfw_pkt *p,
 	if (!skb || !p || !l)
 		return V_DROP;
 	nport = l->to_port ? l->to_port : p->dport;
+	if (cgfw_explain)
+		return pass(skb, DIR_IN, CGFW_TC_R_REDIRECT); /* nothing rewritten, nothing kept */
 	if (rewrite(skb, p, 1, l->to_addr, nport))
 		return drop(skb, p, CGFW_TC_R_DROP_MALFORMED, l->id);
 	k.family = p->family;
@@ -778,7 +824,9 @@ int cgfw_tc_egress(struct __sk_buff *skb)
 	__builtin_memcpy(k.caddr, p.daddr, 16);
 	__builtin_memcpy(k.taddr, p.saddr, 16);
 	v = bpf_map_lookup_elem(&cgfw_tc_conn, &k);
-	if (v) {
+	if (v && cgfw_explain) {
+		reason = CGFW_TC_R_RESTORE; /* it would restore the source */
+	} else if (v) {
 		__u8 oaddr[16];
 		__u16 oport = v->oport;
 
@@ -789,7 +837,7 @@ int cgfw_tc_egress(struct __sk_buff *skb)
 			p.sport = oport;
 		}
 	}
-	if ((cgfw_flags & CGFW_TC_STATEFUL) && p.proto == CGFW_PROTO_UDP) {
+	if ((cgfw_flags & CGFW_TC_STATEFUL) && p.proto == CGFW_PROTO_UDP && !cgfw_explain) {
 		struct cgfw_tc_udpflow_key fk = {};
 		struct cgfw_tc_udpflow_val *fv, nv;
 		__u64 now = cgfw_coarse_ns();

@@ -29,4 +29,25 @@ struct cgfw_explain_out {
 };
 CGFW_ABI_ASSERT_SIZE(struct cgfw_explain_out, 40);
 
+/*
+ * cgfw_tc_xout: the same for the interface programs. An explain instance of
+ * them (cgfw_explain set) counts nothing, writes no flow or connection,
+ * sends no event, assigns no socket and rewrites nothing; a tproxy rule
+ * whose listener exists reports the interception it would make.
+ */
+struct cgfw_tc_explain_out {
+	__u32 ran;
+	__u32 verdict; /* TC_ACT_* the program returned */
+	__u8 reason;   /* enum cgfw_tc_reason */
+	__u8 kind;     /* the rule's kind, 0: no rule */
+	__u8 listener; /* tproxy: a listener was found */
+	__u8 pad;
+	__u32 rule_id;
+	__u8 to_addr[16]; /* the listener or new destination */
+	__u16 to_port;	  /* network order */
+	__u16 pad2;
+	__u32 pad3;
+};
+CGFW_ABI_ASSERT_SIZE(struct cgfw_tc_explain_out, 40);
+
 #endif /* CGFW_EXPLAIN_MAP_H */

@@ -536,7 +536,7 @@ static bool links_current(struct cgfw_state *st, uint64_t id)
 	for (int dir = 0; dir < CGFW_DIR_COUNT; dir++) {
 		struct bpf_link_info li;
 		struct bpf_prog_info pi;
-		__u32 ids[16], plen = sizeof(pi);
+		__u32 ids[64], plen = sizeof(pi);
 		char name[64];
 		bool found = false;
 		int fd;

@@ -622,12 +622,12 @@ int cgfw_tc_ifaces(struct cgfw_tc *tc, struct cgfw_tc_iface **ret, size_t *ret_n
 
 /* ---- reloading (the rule set's map was replaced) ---------------------------------------------- */
 
-/* Do the programs with these ids read the map @map_id? */
+/* Does the ingress program (the one that reads the rules) read the map @map_id? */
 static bool progs_read(const __u32 ids[2], uint32_t map_id)
 {
-	for (int dir = 0; dir < 2; dir++) {
+	for (int dir = 0; dir < 1; dir++) {
 		struct bpf_prog_info pi;
-		__u32 maps[16], len = sizeof(pi);
+		__u32 maps[64], len = sizeof(pi);
 		bool found = false;
 		int fd = ids[dir] ? bpf_prog_get_fd_by_id(ids[dir]) : -1;
 

@@ -154,6 +154,7 @@ struct cand {
 	uint16_t lo, hi;
 	uint32_t pos;
 	uint32_t elem;
+	bool always; /* no source prefix, no interface: it matches every packet of its ports */
 };
 
 static int cmp_cand_lo(const void *x, const void *y)
@@ -307,6 +308,7 @@ static int intervals(struct tvec *v, const struct srule *sr, const uint32_t *fir
 				c[nc].lo = sr[i].r.port_lo;
 				c[nc].hi = sr[i].r.port_hi;
 				c[nc].pos = pos++;
+				c[nc].always = !sr[i].r.src.len && !sr[i].r.ifindex;
 				c[nc++].elem = (uint32_t)(ent_at + 2 * i);
 			}
 		}
@@ -340,8 +342,12 @@ static int intervals(struct tvec *v, const struct srule *sr, const uint32_t *fir
 						act[w++] = act[k];
 				nact = w;
 			}
-			for (size_t k = 0; k < nact; k++)
+			/* Nothing after a candidate that always matches can decide. */
+			for (size_t k = 0; k < nact; k++) {
 				list[nl++] = act[k].elem;
+				if (act[k].always)
+					break;
+			}
 			if (!nl)
 				continue;
 			total += nl;

@@ -103,7 +103,7 @@ judge() { # TRIAL FP FP_OLD FP_NEW
 
 next_command_notes() {
 	# The notices of the first command after the kill: finished or rolled back.
-	grep -h "interrupted" "$WORK"/next.err 2>/dev/null | head -2 | sed 's/^/    /'
+	grep -hE "interrupted|killed" "$WORK"/next.err 2>/dev/null | head -2 | sed 's/^/    /'
 }
 
 case $MODE in
@@ -135,9 +135,9 @@ PY
 	must cgfw block --from-file "$WORK/old.txt"
 	must cgfw block --cgroup "$CG" --from-file "$WORK/oldcg.txt"
 	FP_OLD=$(fingerprint "$(cgfw list --json)" list)
-	D_ADD=$(timed cgfw block --from-file "$WORK/new.txt")
+	D_ADD=$(timed cgfw block --from-file "$WORK/new.txt") || fail "block --from-file failed"
 	FP_NEW=$(fingerprint "$(cgfw list --json)" list)
-	D_DEL=$(timed cgfw unblock --from-file "$WORK/new.txt")
+	D_DEL=$(timed cgfw unblock --from-file "$WORK/new.txt") || fail "unblock --from-file failed"
 	[ "$(fingerprint "$(cgfw list --json)" list)" = "$FP_OLD" ] ||
 		fail "unblock --from-file did not restore the old rules"
 	[ "$FP_OLD" != "$FP_NEW" ] || fail "the change changes nothing"
@@ -197,10 +197,10 @@ open(w + "/b.yaml", "w").write(b)
 PY
 	must cgfw policy check "$WORK/a.yaml"
 	must cgfw policy check "$WORK/b.yaml"
-	D_A=$(timed cgfw policy apply "$WORK/a.yaml")
+	D_A=$(timed cgfw policy apply "$WORK/a.yaml") || fail "policy apply a.yaml failed"
 	FP_A=$(fingerprint "$(cgfw list --json)" list)
 	PA=$(fingerprint "$(cgfw policy show --json)" policy)
-	D_B=$(timed cgfw policy apply "$WORK/b.yaml")
+	D_B=$(timed cgfw policy apply "$WORK/b.yaml") || fail "policy apply b.yaml failed"
 	FP_B=$(fingerprint "$(cgfw list --json)" list)
 	PB=$(fingerprint "$(cgfw policy show --json)" policy)
 	must cgfw policy apply "$WORK/a.yaml"
@@ -239,6 +239,90 @@ PY
 			ok "trial $t: the next apply works"
 		else
 			not_ok "trial $t: the next apply failed: $(cat "$WORK/next2.err")"
+		fi
+		state=$now
+	done
+	;;
+tproxy)
+	# An interface in a namespace of the run's own, where the local routes go.
+	NS=$H_NAME-t
+	h_pair "$NS" v0 "$NS-peer" v1
+	h_cgfw_netns "$NS"
+	ns() { in_ns "$NS" "$@"; }
+	tcfp() { ns "$CGFW" tproxy list --json | "$PYTHON" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["rules"]))'; }
+	# explain's reason for a SYN to ADDR:PORT on v0 (no listener: a tproxy hit drops).
+	tcwhy() { ns "$CGFW" explain --json --iface v0 tcp "$1" --from 192.0.2.1:40000 |
+		"$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["reason"])'; }
+	# Routes cgfw added in the namespace, and the prefixes its tproxy rules name.
+	routes_ok() {
+		local have want
+		have=$({ ip -n "$NS" -4 route show table local proto 207; ip -n "$NS" -6 route show table local proto 207; } | wc -l)
+		want=$(ns "$CGFW" tproxy list --json | "$PYTHON" -c 'import json, sys; print(len({r["dst"] for r in json.load(sys.stdin)["rules"]}))')
+		[ "$have" = "$want" ] || { echo "$have routes for $want prefixes"; return 1; }
+	}
+	must ns "$CGFW" tc attach v0
+	"$PYTHON" - "$WORK" <<'PY' || fail "cannot write the rule files"
+import sys
+w = sys.argv[1]
+old = ["--dst 203.0.113.%d --proto tcp --ports 443 --to 127.0.0.1:9443" % i for i in range(1, 200)]
+open(w + "/old.txt", "w").write("\n".join(old) + "\n")
+# 100,000 lines: 20,000 destination prefixes of 2001:db8::/32 and 198.51.100.0/24
+# of many lengths, 5 port ranges each; 198.51.100.77:8080 is one of them.
+lines = []
+for i in range(20000):
+    if i == 0:
+        dst = "198.51.100.77"
+    elif i < 200:
+        dst = "198.51.100.%d/%d" % (i % 128, 25 + i % 8)
+    else:
+        dst = "2001:db8:%x:%x::/%d" % (i >> 8, i & 0xff, 48 + i % 65)
+    for k in range(5):
+        lo = 8080 + 100 * k if i == 0 else 1000 + 2000 * k + i % 1000
+        lines.append("--dst %s --proto tcp --ports %d-%d --to %s" % (dst, lo, lo + 50 if i else lo,
+                     "[::1]:9443" if ":" in dst else "127.0.0.1:9443"))
+open(w + "/new.txt", "w").write("\n".join(lines) + "\n")
+PY
+	must ns "$CGFW" tproxy add --from-file "$WORK/old.txt"
+	FP_OLD=$(fingerprint "$(tcfp)" tc)
+	D_ADD=$(timed ns "$CGFW" tproxy add --from-file "$WORK/new.txt") || fail "tproxy add --from-file failed"
+	FP_NEW=$(fingerprint "$(tcfp)" tc)
+	D_DEL=$(timed ns "$CGFW" tproxy del --from-file "$WORK/new.txt") || fail "tproxy del --from-file failed"
+	[ "$(fingerprint "$(tcfp)" tc)" = "$FP_OLD" ] || fail "tproxy del --from-file did not restore the old rules"
+	log "tproxy add --from-file (100,000 lines) takes ${D_ADD} s, del ${D_DEL} s; $TRIALS trials"
+	state=old
+	for ((t = 1; t <= TRIALS; t++)); do
+		if [ $state = old ]; then
+			how=$(kill_at "$(delay_for $t "$D_ADD")" nsenter --net="/run/netns/$NS" "$CGFW" tproxy add --from-file "$WORK/new.txt")
+		else
+			how=$(kill_at "$(delay_for $t "$D_DEL")" nsenter --net="/run/netns/$NS" "$CGFW" tproxy del --from-file "$WORK/new.txt")
+		fi
+		[ "$how" = killed ] && killed=$((killed + 1))
+		no_lock && ok "trial $t ($how): no lock left" || not_ok "trial $t: the state root is still locked"
+		# A locked command first: it sets right the routes a kill left behind, and says so.
+		ns "$CGFW" tc sync >/dev/null 2>"$WORK/next.err" || not_ok "trial $t: tc sync failed: $(cat "$WORK/next.err")"
+		next_command_notes
+		now=$(judge $t "$(fingerprint "$(tcfp)" tc)" "$FP_OLD" "$FP_NEW")
+		SEEN[$now]=$((${SEEN[$now]:-0} + 1))
+		if [ "$now" = mix ]; then
+			not_ok "trial $t ($how): the tproxy rules are neither the old set nor the new one"
+			continue
+		fi
+		ok "trial $t ($how from $state): the tproxy rules are the $now set"
+		hit=$(tcwhy 198.51.100.77:8080) miss=$(tcwhy 198.51.100.200:8080)
+		want_hit=$([ "$now" = new ] && echo drop_no_listener || echo pass_nomatch)
+		[ "$hit" = "$want_hit" ] && [ "$miss" = pass_nomatch ] &&
+			ok "trial $t: the datapath agrees (198.51.100.77:8080 $hit, 198.51.100.200:8080 $miss)" ||
+			not_ok "trial $t: the datapath says $hit, $miss; the $now set says $want_hit, pass_nomatch"
+		if msg=$(routes_ok); then
+			ok "trial $t: one local route per tproxy prefix"
+		else
+			not_ok "trial $t: $msg"
+		fi
+		if ns "$CGFW" tproxy add --dst 192.0.2.123 --proto tcp --ports 1 --to 9 >/dev/null 2>&1 &&
+			ns "$CGFW" tproxy del --dst 192.0.2.123 --proto tcp --ports 1 >/dev/null 2>&1; then
+			ok "trial $t: the next commands work"
+		else
+			not_ok "trial $t: tproxy add/del after the kill failed"
 		fi
 		state=$now
 	done

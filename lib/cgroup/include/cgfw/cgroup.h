@@ -144,15 +144,6 @@ void cgfw_cgroup_prog_free(struct cgfw_cgroup_prog *p);
 
 /* ---- explain ---------------------------------------------------------------------------- */
 
-/* A packet to explain: one end is the workload's (local), the other the remote one. */
-struct cgfw_explain_pkt {
-	int dir;	/* CGFW_DIR_INGRESS (remote -> local) or CGFW_DIR_EGRESS */
-	uint8_t family; /* CGFW_FAMILY_* */
-	uint8_t proto;	/* CGFW_PROTO_TCP (a SYN), _UDP, _ICMP (echo request) or another */
-	uint8_t remote[16], local[16]; /* network order; local may be all zero */
-	uint16_t rport, lport;	       /* host order */
-};
-
 /* What the programs of one attached cgroup (the packet's or an ancestor's) decided. */
 struct cgfw_explain_step {
 	uint64_t cgid;

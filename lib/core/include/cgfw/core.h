@@ -131,6 +131,21 @@ struct cgfw_rule {
 	uint8_t origin; /* CGFW_ORIGIN_* */
 };
 
+/* A packet to explain: one end is the workload's (local), the other the remote one. */
+struct cgfw_explain_pkt {
+	int dir;	/* CGFW_DIR_INGRESS (remote -> local) or CGFW_DIR_EGRESS */
+	uint8_t family; /* CGFW_FAMILY_* */
+	uint8_t proto;	/* CGFW_PROTO_TCP (a SYN), _UDP, _ICMP (echo request) or another */
+	uint8_t remote[16], local[16]; /* network order; local may be all zero */
+	uint16_t rport, lport;	       /* host order */
+};
+
+/*
+ * The frame of @x (Ethernet first, as BPF_PROG_RUN wants it) into @b; its
+ * length, or 0 when it does not fit or the family is not IPv4/IPv6.
+ */
+size_t cgfw_packet_build(const struct cgfw_explain_pkt *x, uint8_t *b, size_t cap);
+
 /* ---- names of the ABI's codes ------------------------------------------------------ */
 
 const char *cgfw_dir_name(int dir);		/* "ingress", "egress" */

@@ -149,6 +149,27 @@ struct cgfw_tc_stats {
 
 int cgfw_tc_stats_get(struct cgfw_tc *tc, struct cgfw_tc_stats *ret);
 
+/* ---- explain ---------------------------------------------------------------------- */
+
+struct cgfw_tc_explanation {
+	char ifname[IF_NAMESIZE];
+	uint32_t flags;	  /* the interface's CGFW_TC_STATEFUL ... */
+	uint32_t verdict; /* TC_ACT_UNSPEC (passed on) or TC_ACT_SHOT */
+	uint8_t reason;	  /* enum cgfw_tc_reason */
+	bool listener;	  /* tproxy: the listener exists */
+	bool has_rule;
+	struct cgfw_tc_rule rule; /* the rule that decided, with its counters */
+};
+
+/*
+ * Run @x through the programs of interface @ifname (attached in this
+ * namespace) with their own code: the rule that decides and what it does.
+ * For the interface programs the remote end is the packet's source on
+ * ingress (x->remote), the destination the local end (x->local).
+ */
+int cgfw_tc_explain(struct cgfw_tc *tc, const char *ifname, const struct cgfw_explain_pkt *x,
+		    struct cgfw_tc_explanation *ret);
+
 /* ---- JSON -------------------------------------------------------------------- */
 
 struct json_t;
