@@ -47,6 +47,7 @@ enum opt_id {
 	O_STATS,
 	O_XFROM,
 	O_XIFACE,
+	O_LISTEN,
 	O_MAX,
 };
 
@@ -142,7 +143,7 @@ void cli_help(FILE *f, const struct cmd *cmd, const char *path);
 /* -j/--json, -p/--pretty: allowed before the command and among its arguments. */
 void cli_global(const char *arg);
 
-/* The commands (cmd.c, cgroup.c, tc.c, monitor.c, policy.c). */
+/* The commands (cmd.c, cgroup.c, tc.c, monitor.c, metrics.c, policy.c). */
 int cmd_help(struct ctx *c);
 int cmd_version(struct ctx *c);
 int cmd_attach(struct ctx *c);
@@ -163,6 +164,7 @@ int cmd_tc_rule_change(struct ctx *c); /* data = kind | add << 8 */
 int cmd_tc_rule_list(struct ctx *c);   /* data = kind */
 int cmd_tc_rule_flush(struct ctx *c);  /* data = kind */
 int cmd_monitor(struct ctx *c);
+int cmd_metrics(struct ctx *c);
 int cmd_policy_check(struct ctx *c);
 int cmd_policy_apply(struct ctx *c); /* data: 1 for diff */
 int cmd_policy_show(struct ctx *c);

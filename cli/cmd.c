@@ -337,6 +337,23 @@ const struct cmd cgfw_commands[] = {
 		  "(bursts of 256) through a 256 KiB ring buffer; beyond that it drops events,\n"
 		  "never packets, and the count of events not sent is reported. Ctrl-C (SIGINT)\n"
 		  "or SIGTERM stops it.\n" },
+	{ .name = "metrics",
+	  .summary = "counters and levels in the Prometheus text format",
+	  .fn = cmd_metrics,
+	  .opts = OPTS(O_LISTEN),
+	  .state = S_NONE,
+	  .help = "Print the state's metrics in the Prometheus text exposition format (0.0.4),\n"
+		  "for node_exporter's textfile collector: verdict counters by cgroup, direction\n"
+		  "and reason and over all cgroups, each cgroup's mode and defaults, every rule's\n"
+		  "packets, bytes and last hit, the TC counters and rules, map fill levels and\n"
+		  "capacities, lost events, the state layout version. Nothing attached: only\n"
+		  "cgfw_build_info and cgfw_state_present.\n\n"
+		  "--listen ADDR:PORT serves them at http://ADDR:PORT/metrics instead (other\n"
+		  "paths: 404), reading the state afresh for every scrape, until SIGINT or\n"
+		  "SIGTERM. ADDR is a numeric IPv4 address or an IPv6 address in brackets; any\n"
+		  "address is accepted, so choose a loopback one (127.0.0.1:9469, as\n"
+		  "cgfw-metrics.service does) unless the port is firewalled. --json does not\n"
+		  "apply.\n" },
 	{ .name = "policy",
 	  .summary = "check, apply, diff or show policy files",
 	  .sub = policy_verbs },

@@ -52,6 +52,8 @@ const struct opt cli_opts[O_MAX] = {
 		      "port 40000)" },
 	[O_XIFACE] = { "iface", NULL, T_STRING, "IFACE",
 		       "the interface programs of IFACE instead of a cgroup's" },
+	[O_LISTEN] = { "listen", NULL, T_STRING, "ADDR:PORT",
+		       "serve /metrics over HTTP on ADDR:PORT ([IPV6]:PORT) until Ctrl-C" },
 };
 
 uint8_t opt_dirs(const struct ctx *c)

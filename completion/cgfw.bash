@@ -12,7 +12,7 @@
 # _CGFW_MOUNTINFO and _CGFW_SYSNET at fakes.
 
 _cgfw_commands="attach detach block unblock allow unallow default list seen status exec
-tc tproxy inbound redirect monitor policy restore save oci-hook reset help version"
+tc tproxy inbound redirect monitor metrics policy restore save oci-hook reset help version"
 
 # The verbs of an object; nothing for a plain command.
 _cgfw_verbs()
@@ -33,6 +33,7 @@ _cgfw_command_opts()
 	default) echo "--cgroup --ingress --egress" ;;
 	list | seen | exec) echo "--cgroup" ;;
 	monitor) echo "--count" ;;
+	metrics) echo "--listen" ;;
 	reset) echo "--yes" ;;
 	"tc attach") echo "--stateful --icmp --no-ssh --mode" ;;
 	"tc sync") echo "--watch" ;;
@@ -49,7 +50,7 @@ _cgfw_takes_value()
 {
 	case $1 in
 	--cgroup | --proto | --port | --from-file | --mode | --dst | --src | --ports | --to | \
-		--iface | --count) return 0 ;;
+		--iface | --count | --listen) return 0 ;;
 	esac
 	return 1
 }
@@ -187,7 +188,7 @@ _cgfw()
 		_filedir
 		return
 		;;
-	--port | --ports | --dst | --src | --to | --count)
+	--port | --ports | --dst | --src | --to | --count | --listen)
 		return
 		;;
 	esac

@@ -12,7 +12,8 @@ iproute2 util-linux procps netcat-openbsd socat python3
 runc podman busybox-static
 iptables nftables gnuplot-nox
 mandoc bash-completion man-db systemd dpkg-dev lintian
-qemu-system-x86"
+qemu-system-x86
+libmicrohttpd-dev prometheus"
 
 missing=""
 for p in $PKGS; do

@@ -107,6 +107,31 @@ uint64_t cgfw_monitor_lost(struct cgfw_monitor *m)
 	return now > m->lost_base ? now - m->lost_base : 0;
 }
 
+int cgfw_events_lost(uint64_t *ret)
+{
+	_cleanup_pin_ struct cgfw_pin *pin = NULL;
+	_cleanup_close_ int fd = -1;
+	uint64_t sum[2] = { 0, 0 }; /* struct cgfw_evrate_val: tat, lost */
+	int err;
+
+	/* No lock: a per-CPU counter, read as it is. */
+	err = cgfw_pin_open(0, &pin);
+	if (err)
+		return err;
+	err = cgfw_pin_get(pin, CGFW_EVRATE_PIN, &fd);
+	if (err == -ENOENT)
+		return cgfw_seterr(ENOENT, "no cgfw state at %s: nothing is attached",
+				   cgfw_pin_root(pin));
+	if (err)
+		return cgfw_seterr(err, "cannot open %s under %s: %s", CGFW_EVRATE_PIN,
+				   cgfw_pin_root(pin), strerror(-err));
+	err = cgfw_map_percpu_sum(fd, 0, 2, sum);
+	if (err)
+		return cgfw_seterr(err, "cannot read %s: %s", CGFW_EVRATE_PIN, strerror(-err));
+	*ret = sum[1];
+	return 0;
+}
+
 void cgfw_monitor_close(struct cgfw_monitor *m)
 {
 	if (!m)

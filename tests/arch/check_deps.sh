@@ -22,6 +22,7 @@ declare -A ALLOWED=(
 	[events]="pin core"
 	[policy]="core"
 	[ops]="cgroup tc events policy pin core lpm"
+	[metrics]="core"
 )
 # What each fuzzer may contain.
 declare -A FUZZ_ALLOWED=(

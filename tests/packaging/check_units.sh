@@ -33,6 +33,8 @@ mapfile -t units < <(find "$root" -path '*/systemd/system/*' -type f \
 	\( -name '*.service' -o -name '*.socket' -o -name '*.timer' -o -name '*.path' \) | sort)
 printf '%s\n' "${units[@]}" | grep -q '/cgfw-restore\.service$' ||
 	{ echo "FAIL: $prefix: cgfw-restore.service is not installed"; exit 1; }
+printf '%s\n' "${units[@]}" | grep -q '/cgfw-metrics\.service$' ||
+	{ echo "FAIL: $prefix: cgfw-metrics.service is not installed"; exit 1; }
 mkdir -p "$root/etc/systemd/system"
 cp "$HOST_UNITS"/*.target "$root/etc/systemd/system/"
 for u in "${units[@]}"; do

@@ -46,7 +46,7 @@ dpkg-deb --field "$deb" Depends | grep -q 'libbpf' || fail "Depends does not nam
 dpkg-deb --contents "$deb" | awk '{print $NF}' | sed 's|^\./|/|' >"$T/contents"
 compdir=$(pkg-config --variable=completionsdir bash-completion 2>/dev/null)
 for f in /usr/sbin/cgfw \
-	/usr/lib/systemd/system/cgfw-restore.service \
+	/usr/lib/systemd/system/cgfw-restore.service /usr/lib/systemd/system/cgfw-metrics.service \
 	/usr/share/containers/oci/hooks.d/cgfw-hook.json \
 	/usr/share/man/man8/cgfw.8.gz /usr/share/man/man5/cgfw-policy.5.gz \
 	"${compdir:-/usr/share/bash-completion/completions}/cgfw" \

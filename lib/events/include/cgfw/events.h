@@ -23,6 +23,12 @@ int cgfw_monitor_poll(struct cgfw_monitor *m, int timeout_ms);
 /* Events the datapath could not send (rate limit, full ring) since the open. */
 uint64_t cgfw_monitor_lost(struct cgfw_monitor *m);
 void cgfw_monitor_close(struct cgfw_monitor *m);
+/*
+ * Every event the datapath could not send since its maps were made (the
+ * cgfw_evrate counter summed over the CPUs), without a monitor: for metrics.
+ * -ENOENT when there is no state.
+ */
+int cgfw_events_lost(uint64_t *ret);
 
 struct json_t;
 /* cgroup: path of the event's cgroup when known, else NULL. */
