@@ -11,7 +11,7 @@
 # /sys/class/net, policy files as *.yaml and *.yml. The tests point
 # _CGFW_MOUNTINFO and _CGFW_SYSNET at fakes.
 
-_cgfw_commands="attach detach block unblock allow unallow default list seen status exec
+_cgfw_commands="attach detach block unblock allow unallow default list seen status explain exec
 tc tproxy inbound redirect monitor metrics policy restore save oci-hook reset help version"
 
 # The verbs of an object; nothing for a plain command.
@@ -30,8 +30,10 @@ _cgfw_command_opts()
 {
 	case $1 in
 	block | unblock | allow | unallow) echo "--cgroup --ingress --egress --proto --port --from-file" ;;
-	default) echo "--cgroup --ingress --egress" ;;
-	list | seen | exec) echo "--cgroup" ;;
+	default) echo "--cgroup --ingress --egress --audit --enforce" ;;
+	list) echo "--cgroup --stats" ;;
+	seen | exec) echo "--cgroup" ;;
+	explain) echo "--cgroup --iface --ingress --egress --from" ;;
 	monitor) echo "--count" ;;
 	metrics) echo "--listen" ;;
 	reset) echo "--yes" ;;
@@ -50,7 +52,7 @@ _cgfw_takes_value()
 {
 	case $1 in
 	--cgroup | --proto | --port | --from-file | --mode | --dst | --src | --ports | --to | \
-		--iface | --count | --listen) return 0 ;;
+		--iface | --count | --listen | --from | --local) return 0 ;;
 	esac
 	return 1
 }
@@ -188,7 +190,7 @@ _cgfw()
 		_filedir
 		return
 		;;
-	--port | --ports | --dst | --src | --to | --count | --listen)
+	--port | --ports | --dst | --src | --to | --count | --listen | --from | --local)
 		return
 		;;
 	esac
