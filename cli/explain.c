@@ -166,11 +166,19 @@ static void print_rule(const struct cgfw_explain_step *s, int k, const struct cg
 	printf("; %" PRIu64 " packets so far\n", s->stats[k].packets);
 }
 
+/* ADDR:PORT, an IPv6 address in brackets. */
+static const char *endpoint(uint8_t family, const char *addr, uint16_t port, char *buf, size_t n)
+{
+	snprintf(buf, n, family == CGFW_FAMILY_INET ? "%s:%u" : "[%s]:%u", addr, port);
+	return buf;
+}
+
 /* --iface: the interface programs. A is the destination, B (--from) the source. */
 static int explain_iface(struct ctx *c, struct cgfw_explain_pkt *x, const char *ifname)
 {
 	struct cgfw_tc_explanation r;
 	char src[CGFW_ADDRSTRLEN], dst[CGFW_ADDRSTRLEN];
+	char e1[CGFW_ADDRSTRLEN + 8], e2[CGFW_ADDRSTRLEN + 8];
 	const uint8_t *sa = x->dir == CGFW_DIR_EGRESS ? x->local : x->remote;
 	const uint8_t *da = x->dir == CGFW_DIR_EGRESS ? x->remote : x->local;
 	uint16_t sp = x->dir == CGFW_DIR_EGRESS ? x->lport : x->rport;
@@ -208,9 +216,10 @@ static int explain_iface(struct ctx *c, struct cgfw_explain_pkt *x, const char *
 		print_json(o);
 		return 0;
 	}
-	printf("%s %s %s:%u -> %s:%u on %s: %s (%s)\n",
-	       x->dir == CGFW_DIR_INGRESS ? "ingress" : "egress", cgfw_proto_name(x->proto), src,
-	       sp, dst, dp, r.ifname, drop ? "DROP" : "PASS", cgfw_tc_reason_name(r.reason));
+	printf("%s %s %s -> %s on %s: %s (%s)\n", x->dir == CGFW_DIR_INGRESS ? "ingress" : "egress",
+	       cgfw_proto_name(x->proto), endpoint(x->family, src, sp, e1, sizeof(e1)),
+	       endpoint(x->family, dst, dp, e2, sizeof(e2)), r.ifname, drop ? "DROP" : "PASS",
+	       cgfw_tc_reason_name(r.reason));
 	if (r.has_rule) {
 		char d[CGFW_ADDRSTRLEN];
 
@@ -351,12 +360,13 @@ int cmd_explain(struct ctx *c)
 		json_object_set_new(o, "steps", js);
 		print_json(o);
 	} else {
-		printf("%s %s %s:%u -> %s:%u: %s\n",
-		       x.dir == CGFW_DIR_INGRESS ? "ingress" : "egress", cgfw_proto_name(x.proto),
-		       x.dir == CGFW_DIR_INGRESS ? ra : la,
-		       x.dir == CGFW_DIR_INGRESS ? x.rport : x.lport,
-		       x.dir == CGFW_DIR_INGRESS ? la : ra,
-		       x.dir == CGFW_DIR_INGRESS ? x.lport : x.rport, pass ? "ALLOW" : "DENY");
+		bool in = x.dir == CGFW_DIR_INGRESS;
+		char e1[CGFW_ADDRSTRLEN + 8], e2[CGFW_ADDRSTRLEN + 8];
+
+		printf("%s %s %s -> %s: %s\n", in ? "ingress" : "egress", cgfw_proto_name(x.proto),
+		       endpoint(x.family, in ? ra : la, in ? x.rport : x.lport, e1, sizeof(e1)),
+		       endpoint(x.family, in ? la : ra, in ? x.lport : x.rport, e2, sizeof(e2)),
+		       pass ? "ALLOW" : "DENY");
 		for (size_t i = 0; i < n; i++) {
 			const struct cgfw_explain_step *s = &steps[i];
 

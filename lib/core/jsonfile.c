@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -77,9 +78,14 @@ int cgfw_check_owned(int fd, const char *path)
 	return 0;
 }
 
+/* Saved state of 4M rules is about 600 MiB of JSON; more is not ours. */
+#define CGFW_JSON_FILE_MAX (1024 << 20)
+
 int cgfw_read_json_file(const char *path, json_t **ret)
 {
 	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
 	json_error_t je;
 	struct stat st;
 	json_t *j;
@@ -99,7 +105,28 @@ int cgfw_read_json_file(const char *path, json_t **ret)
 		return err;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return cgfw_seterr(EPERM, "refusing %s: not a regular file", path);
-	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	/*
+	 * Whole, then parsed: json_loadfd() reads one byte per read(2), which
+	 * made a saved policy of 100k rules cost seconds of system calls.
+	 */
+	if (st.st_size > CGFW_JSON_FILE_MAX)
+		return cgfw_seterr(EFBIG, "refusing %s: larger than %d MiB", path,
+				   CGFW_JSON_FILE_MAX >> 20);
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf)
+		return -ENOMEM;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cgfw_seterr(errno, "cannot read %s: %s", path, strerror(errno));
+		if (n == 0)
+			break; /* shrank while read: parse what is there, it must be whole JSON */
+		len += (size_t)n;
+	}
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j)
 		return cgfw_seterr(EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 	*ret = j;
