@@ -43,12 +43,13 @@ int cgfw_manual_save(size_t *ret_rules)
 	jr = json_array();
 	for (size_t i = 0; i < na; i++)
 		json_array_append_new(
-			ja, json_pack("{s:s, s:s, s:s}", "cgroup", att[i].path, "ingress",
+			ja, json_pack("{s:s, s:s, s:s, s:b}", "cgroup", att[i].path, "ingress",
 				      att[i].def[CGFW_DIR_INGRESS] == CGFW_VERDICT_DENY ? "deny" :
 											  "allow",
 				      "egress",
 				      att[i].def[CGFW_DIR_EGRESS] == CGFW_VERDICT_DENY ? "deny" :
-											 "allow"));
+											 "allow",
+				      "audit", att[i].audit));
 	for (size_t i = 0; i < nr; i++) {
 		const char *scope = NULL;
 		json_t *r;
@@ -146,6 +147,8 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 		}
 		if (policy_owns(&pol, ct, nct, cg.id))
 			continue;
+		if (!cgfw_ops_attached(st, cg.id))
+			plan->attached++;
 		err = cgfw_change_attach(ch, &cg);
 		if (!err)
 			err = cgfw_change_default(ch, cg.id, CGFW_DIR_BIT(CGFW_DIR_INGRESS),
@@ -155,6 +158,10 @@ int cgfw_manual_restore(struct cgfw_plan *plan)
 			err = cgfw_change_default(ch, cg.id, CGFW_DIR_BIT(CGFW_DIR_EGRESS),
 						  eg && !strcmp(eg, "deny") ? CGFW_VERDICT_DENY :
 									      CGFW_VERDICT_ALLOW);
+		/* A workload saved in audit mode comes back in audit, not enforcing. */
+		if (!err)
+			err = cgfw_change_audit(ch, cg.id,
+						json_is_true(json_object_get(v, "audit")));
 		if (err)
 			goto out;
 	}

@@ -39,10 +39,21 @@ static int rule_from_json(json_t *j, struct cgfw_rule *r)
 	memset(r, 0, sizeof(*r));
 	if (json_unpack(j, "[sssss]", &act, &pfx, &dir, &proto, &ports) < 0)
 		return -EINVAL;
-	r->action = !strcmp(act, "deny") ? CGFW_DENY : CGFW_ALLOW;
-	r->dirs = !strcmp(dir, "both")	  ? CGFW_DIR_BOTH :
-		  !strcmp(dir, "ingress") ? CGFW_DIR_BIT(CGFW_DIR_INGRESS) :
-					    CGFW_DIR_BIT(CGFW_DIR_EGRESS);
+	/* Only what rule_to_json() writes: a stray word is a damaged file, not an allow. */
+	if (!strcmp(act, "deny"))
+		r->action = CGFW_DENY;
+	else if (!strcmp(act, "allow"))
+		r->action = CGFW_ALLOW;
+	else
+		return -EINVAL;
+	if (!strcmp(dir, "both"))
+		r->dirs = CGFW_DIR_BOTH;
+	else if (!strcmp(dir, "ingress"))
+		r->dirs = CGFW_DIR_BIT(CGFW_DIR_INGRESS);
+	else if (!strcmp(dir, "egress"))
+		r->dirs = CGFW_DIR_BIT(CGFW_DIR_EGRESS);
+	else
+		return -EINVAL;
 	r->origin = CGFW_ORIGIN_POLICY;
 	if (cgfw_parse_prefix(pfx, &r->pfx) < 0)
 		return -EINVAL;

@@ -41,11 +41,11 @@ workloads:
 EOF
 must cgfw policy apply "$P1" >/dev/null
 # By hand: a rule on the policy's cgroup, another attachment with its own
-# default and rule, a host-wide rule; saved for restore.
+# default (in audit mode) and rule, a host-wide rule; saved for restore.
 must cgfw block 203.0.113.9 --cgroup "$CG_REL" >/dev/null
 mkdir -p "$CG/man"
 must cgfw attach "$CG_REL/man" >/dev/null
-must cgfw default deny --cgroup "$CG_REL/man" --ingress >/dev/null
+must cgfw default deny --cgroup "$CG_REL/man" --ingress --audit >/dev/null
 must cgfw block 203.0.113.7 --cgroup "$CG_REL/man" --proto tcp --port 443 >/dev/null
 must cgfw block 203.0.113.8 >/dev/null
 must cgfw save >/dev/null
@@ -60,6 +60,8 @@ json_check "late is enforced" "$(cgfw policy show --json)" \
 before=$(list_json_stable)
 json_check "the state restore must bring back" "$before" \
 	"len(d['attachments']) == 3 and len(d['rules']) == 7"
+json_check "the manual attachment is in audit mode" "$before" \
+	"[a['mode'] for a in d['attachments'] if a['cgroup'].endswith('/man')] == ['audit']"
 expect_reach "$CG_REL" 198.51.100.2:8080
 expect_blocked "$CG_REL" 198.51.100.3:8080
 
