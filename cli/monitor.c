@@ -53,6 +53,9 @@ static int on_event(const struct cgfw_event *e, void *arg)
 	struct mon *m = arg;
 	const char *cg = NULL;
 
+	/* libbpf before 1.2 stops a batch only on a negative return: skip the rest. */
+	if (m->count && m->seen >= m->count)
+		return 1;
 	if (e->source == CGFW_EV_CGROUP_INGRESS || e->source == CGFW_EV_CGROUP_EGRESS)
 		cg = cgroup_of(m, e->cgid);
 	if (json_mode) {

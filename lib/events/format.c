@@ -34,6 +34,8 @@ static const char *action_name(uint8_t a)
 		return "intercept";
 	case CGFW_EV_REDIRECT:
 		return "redirect";
+	case CGFW_EV_AUDIT:
+		return "audit";
 	default:
 		return "?";
 	}
