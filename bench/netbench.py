@@ -127,7 +127,7 @@ def load_raw(path):
 def report_datapath(raw, meta):
     counts = sorted({r["n"] for r in raw})
     configs = ["none", "cgfw", "iptables", "nft"]
-    names = {"none": "no firewall", "cgfw": "cgfw (cgroup_skb, hash)",
+    names = {"none": "no firewall", "cgfw": "cgfw (cgroup_skb, compiled rule set)",
              "iptables": "ip6tables, one rule per address", "nft": "nftables, one set + one rule"}
     rounds = max(r["round"] for r in raw)
     print("### Datapath: request/response and throughput through N non-matching rules")

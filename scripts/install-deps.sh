@@ -36,3 +36,15 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# Debian's prometheus package starts its server (0.0.0.0:9090) on install. The
+# tests only need the binary, which they run on loopback themselves: stop and
+# disable the service this script just installed (not one that was there).
+case " $missing " in
+*" prometheus "*)
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+		echo "install-deps: prometheus.service stopped and disabled (the tests run their own)" >&2
+	fi
+	;;
+esac
