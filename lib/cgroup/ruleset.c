@@ -337,24 +337,8 @@ struct elems {
 
 static int elems_reserve(struct elems *v, size_t k, size_t *ret_at)
 {
-	if (v->n + k > UINT32_MAX)
-		return cgfw_seterr(E2BIG, "the rule set would exceed %u elements", UINT32_MAX);
-	if (v->n + k > v->cap) {
-		size_t cap = v->cap ? v->cap : 1024;
-		union cgfw_rs_elem *m;
-
-		while (cap < v->n + k)
-			cap *= 2;
-		m = realloc(v->e, cap * sizeof(*m));
-		if (!m)
-			return cgfw_seterr(ENOMEM, "out of memory");
-		v->e = m;
-		v->cap = cap;
-	}
-	memset(&v->e[v->n], 0, k * sizeof(*v->e));
-	*ret_at = v->n;
-	v->n += k;
-	return 0;
+	return cgfw_array_add((void **)&v->e, &v->n, &v->cap, sizeof(*v->e), k, 1024, UINT32_MAX,
+			      "rule set", ret_at);
 }
 
 /* A decision while compiling, and the table that keeps each one once. */
@@ -755,23 +739,7 @@ fail:
 
 static int live_fd(struct cgfw_state *st, int *ret_fd, uint32_t *ret_cap)
 {
-	struct bpf_map_info info;
-	__u32 len = sizeof(info), zero = 0, id;
-	int fd;
-
-	if (bpf_map_lookup_elem(st->rs_fd, &zero, &id) < 0)
-		return cgfw_seterr(errno, "no rule set in %s: %s", CGFW_RS_PIN, strerror(errno));
-	fd = bpf_map_get_fd_by_id(id);
-	if (fd < 0)
-		return cgfw_seterr(errno, "cannot open the rule set: %s", strerror(errno));
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
-		close(fd);
-		return cgfw_seterr(errno, "cannot query the rule set: %s", strerror(errno));
-	}
-	*ret_fd = fd;
-	*ret_cap = info.max_entries;
-	return 0;
+	return cgfw_inner_open(st->rs_fd, "rule set", ret_fd, ret_cap);
 }
 
 int cgfw_rs_map_live(struct cgfw_state *st, const union cgfw_rs_elem **ret, size_t *ret_n,
@@ -855,27 +823,7 @@ int cgfw_rs_read(struct cgfw_state *st, struct rs *ret)
  */
 static int new_inner(const union cgfw_rs_elem *e, size_t n, uint32_t cap, int *ret_fd)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	size_t sz = (size_t)cap * CGFW_RS_ELEM_SIZE;
-	void *m;
-	int fd;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgfw_rs_set", sizeof(__u32), CGFW_RS_ELEM_SIZE,
-			    cap, &opts);
-	if (fd < 0)
-		return cgfw_seterr(errno, "cannot create a rule set of %u elements: %s", cap,
-				   strerror(errno));
-	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
-		int err = -errno;
-
-		close(fd);
-		return cgfw_seterr(err, "cannot map a new rule set: %s", strerror(-err));
-	}
-	memcpy(m, e, n * sizeof(*e));
-	munmap(m, sz);
-	*ret_fd = fd;
-	return 0;
+	return cgfw_inner_new("cgfw_rs_set", "rule set", CGFW_RS_ELEM_SIZE, e, n, cap, ret_fd);
 }
 
 /* A capacity that holds @n elements with an eighth to spare, in steps of 2 MiB. */

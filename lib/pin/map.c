@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -231,5 +233,47 @@ int cgfw_slot_init(int fd, const char *name, size_t vsz)
 	k = 0;
 	if (bpf_map_update_elem(fd, &k, v, BPF_ANY) < 0)
 		return cgfw_seterr(errno, "cannot initialise %s: %s", name, strerror(errno));
+	return 0;
+}
+
+int cgfw_inner_open(int outer_fd, const char *what, int *ret_fd, uint32_t *ret_cap)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info), zero = 0, id;
+	_cleanup_close_ int fd = -1;
+
+	if (bpf_map_lookup_elem(outer_fd, &zero, &id) < 0)
+		return cgfw_seterr(errno, "no %s in its slot: %s", what, strerror(errno));
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return cgfw_seterr(errno, "cannot open the %s: %s", what, strerror(errno));
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return cgfw_seterr(errno, "cannot query the %s: %s", what, strerror(errno));
+	*ret_cap = info.max_entries;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int cgfw_inner_new(const char *name, const char *what, uint32_t esz, const void *e, size_t n,
+		   uint32_t cap, int *ret_fd)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	size_t sz = (size_t)cap * esz;
+	_cleanup_close_ int fd = -1;
+	void *m;
+
+	if (n > cap)
+		return cgfw_seterr(E2BIG, "a %s of %zu elements in a map of %u", what, n, cap);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), esz, cap, &opts);
+	if (fd < 0)
+		return cgfw_seterr(errno, "cannot create a %s of %u elements: %s", what, cap,
+				   strerror(errno));
+	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return cgfw_seterr(errno, "cannot map a new %s: %s", what, strerror(errno));
+	memcpy(m, e, n * esz);
+	munmap(m, sz);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

@@ -127,24 +127,8 @@ struct tvec {
 
 static int reserve(struct tvec *v, size_t k, size_t *at)
 {
-	if (v->n + k > UINT32_MAX / 2)
-		return cgfw_seterr(E2BIG, "the TC rule set would be too large");
-	if (v->n + k > v->cap) {
-		size_t cap = v->cap ? v->cap : 256;
-		union cgfw_tc_elem *m;
-
-		while (cap < v->n + k)
-			cap *= 2;
-		m = realloc(v->e, cap * sizeof(*m));
-		if (!m)
-			return cgfw_seterr(ENOMEM, "out of memory");
-		v->e = m;
-		v->cap = cap;
-	}
-	memset(&v->e[v->n], 0, k * sizeof(*v->e));
-	*at = v->n;
-	v->n += k;
-	return 0;
+	return cgfw_array_add((void **)&v->e, &v->n, &v->cap, sizeof(*v->e), k, 256, UINT32_MAX / 2,
+			      "TC rule set", at);
 }
 
 /* ---- port intervals -------------------------------------------------------------------- */
@@ -558,24 +542,7 @@ fail:
 
 static int live(struct cgfw_tc *tc, int *ret_fd, uint32_t *ret_cap)
 {
-	struct bpf_map_info info;
-	__u32 len = sizeof(info), zero = 0, id;
-	int fd;
-
-	if (bpf_map_lookup_elem(tc->rtab_fd, &zero, &id) < 0)
-		return cgfw_seterr(errno, "no TC rule set in %s: %s", CGFW_TC_RTAB_PIN,
-				   strerror(errno));
-	fd = bpf_map_get_fd_by_id(id);
-	if (fd < 0)
-		return cgfw_seterr(errno, "cannot open the TC rule set: %s", strerror(errno));
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
-		close(fd);
-		return cgfw_seterr(errno, "cannot query the TC rule set: %s", strerror(errno));
-	}
-	*ret_fd = fd;
-	*ret_cap = info.max_entries;
-	return 0;
+	return cgfw_inner_open(tc->rtab_fd, "TC rule set", ret_fd, ret_cap);
 }
 
 int cgfw_tc_set_map(struct cgfw_tc *tc, bool writable, const union cgfw_tc_elem **ret,
@@ -734,29 +701,7 @@ static void carry(const union cgfw_tc_elem *o, union cgfw_tc_elem *w)
 
 int cgfw_tc_set_new_map(const union cgfw_tc_elem *e, size_t n, uint32_t cap, int *ret_fd)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	size_t sz = (size_t)cap * CGFW_TC_ELEM_SIZE;
-	void *m;
-	int fd;
-
-	if (n > cap)
-		return cgfw_seterr(E2BIG, "a TC rule set of %zu elements in a map of %u", n, cap);
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgfw_tc_set", sizeof(__u32), CGFW_TC_ELEM_SIZE,
-			    cap, &opts);
-	if (fd < 0)
-		return cgfw_seterr(errno, "cannot create a TC rule set of %u elements: %s", cap,
-				   strerror(errno));
-	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
-		int err = -errno;
-
-		close(fd);
-		return cgfw_seterr(err, "cannot map a new TC rule set: %s", strerror(-err));
-	}
-	memcpy(m, e, n * sizeof(*e));
-	munmap(m, sz);
-	*ret_fd = fd;
-	return 0;
+	return cgfw_inner_new("cgfw_tc_set", "TC rule set", CGFW_TC_ELEM_SIZE, e, n, cap, ret_fd);
 }
 
 /*

@@ -67,6 +67,15 @@ static inline void cgfw_fclosep(FILE **f)
 
 #define CGFW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Room for @k more zeroed elements of @size bytes at the end of the array
+ * *@p, which has *@n in use and *@cap allocated (doubling, from @first), at
+ * most @max in all; the index of the first new one in *@ret_at, and *@n
+ * counts them. -E2BIG past @max (the message names @what), -ENOMEM.
+ */
+int cgfw_array_add(void **p, size_t *n, size_t *cap, size_t size, size_t k, size_t first,
+		   size_t max, const char *what, size_t *ret_at);
+
 /* ---- errors ------------------------------------------------------------------ */
 
 const char *cgfw_errmsg(void);

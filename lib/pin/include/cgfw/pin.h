@@ -125,4 +125,15 @@ int cgfw_slot_publish(int fd, const char *name, size_t vsz, void *v);
 /* Initialise: both entries zero, entry 1 active. */
 int cgfw_slot_init(int fd, const char *name, size_t vsz);
 
+/*
+ * Rule sets switched whole: an ARRAY_OF_MAPS of one slot whose inner map is
+ * an mmapable ARRAY. cgfw_inner_open() opens the inner map in slot 0 of
+ * @outer_fd and says its capacity; cgfw_inner_new() makes a new inner map
+ * of @cap elements of @esz bytes holding @n elements of @e (not yet in any
+ * slot). @what names the rule set in errors ("rule set", "TC rule set").
+ */
+int cgfw_inner_open(int outer_fd, const char *what, int *ret_fd, uint32_t *ret_cap);
+int cgfw_inner_new(const char *name, const char *what, uint32_t esz, const void *e, size_t n,
+		   uint32_t cap, int *ret_fd);
+
 #endif /* CGFW_PIN_H */
