@@ -30,9 +30,9 @@ make_bundle() {
 	mkdir -p "$b" || return 1
 	"$PYTHON" - "$WORK/config.json" "$b/config.json" "$WORK/rootfs" "$SCRIPT" "/$ID-ctr/$1" \
 		"/run/netns/$NSC" "$CGFW" "CGFW_STATE_DIR=$CGFW_STATE_DIR" \
-		"CGFW_BPFFS_ROOT=$CGFW_BPFFS_ROOT" "${2:-}" <<'EOF'
+		"CGFW_BPFFS_ROOT=$CGFW_BPFFS_ROOT" "${2:-}" "$((20 * H_SCALE))" <<'EOF'
 import json, sys
-src, dst, rootfs, script, cgpath, netns, cgfw, env1, env2, policy = sys.argv[1:]
+src, dst, rootfs, script, cgpath, netns, cgfw, env1, env2, policy, limit = sys.argv[1:]
 c = json.load(open(src))
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/sh", "-c", script]
@@ -43,7 +43,7 @@ ns.append({"type": "network", "path": netns})
 c["linux"]["namespaces"] = ns
 c["linux"]["cgroupsPath"] = cgpath
 hook = lambda stage: [{"path": cgfw, "args": ["cgfw", "oci-hook", stage],
-                       "env": [env1, env2], "timeout": 20}]
+                       "env": [env1, env2], "timeout": int(limit)}]
 c["hooks"] = {"createRuntime": hook("createRuntime"), "poststop": hook("poststop")}
 if policy:
     c["annotations"] = {"io.cgfw.policy": policy}
@@ -51,10 +51,10 @@ json.dump(c, open(dst, "w"), indent=1)
 EOF
 }
 
-# wait_stopped NAME: until runc says the container stopped (at most 20 s).
+# wait_stopped NAME: until runc says the container stopped (at most 20 s, times H_SCALE).
 wait_stopped() {
 	local i
-	for i in $(seq 200); do
+	for i in $(seq $((200 * H_SCALE))); do
 		"${RUNC[@]}" state "$1" 2>/dev/null | grep -q '"status": "stopped"' && return 0
 		sleep 0.1
 	done
