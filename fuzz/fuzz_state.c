@@ -187,6 +187,24 @@ int __wrap_cgfw_change_default(struct cgfw_change *c, uint64_t id, uint8_t dirs,
 	return 0;
 }
 
+int __wrap_cgfw_change_audit(struct cgfw_change *c, uint64_t id, bool audit)
+{
+	check_change(c);
+	(void)audit;
+	if (!id)
+		fuzz_fail("audit mode for cgroup 0");
+	return 0;
+}
+
+/* Nothing is attached in the stubbed datapath. */
+int __wrap_cgfw_attachment_get(struct cgfw_state *st, uint64_t id, struct cgfw_attachment *ret)
+{
+	check_state(st);
+	(void)id;
+	(void)ret;
+	return -ENOENT;
+}
+
 int __wrap_cgfw_change_rules(struct cgfw_change *c, const struct cgfw_rule *rules, const bool *adds,
 			     bool add_all, size_t n)
 {

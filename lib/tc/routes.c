@@ -153,7 +153,7 @@ int cgfw_tc_routes_sync(struct cgfw_tc *tc, const struct cgfw_tc_set *s, bool ad
 	_cleanup_free_ struct rec *rec = NULL;
 	_cleanup_free_ struct cgfw_prefix *p = NULL;
 	_cleanup_free_ size_t *pw = NULL;
-	_cleanup_free_ bool *owned = NULL;
+	_cleanup_free_ bool *owned = NULL, *gone = NULL;
 	size_t nw = 0, nr = 0, np = 0, i = 0, j = 0, changed = 0;
 	int err;
 
@@ -210,24 +210,37 @@ int cgfw_tc_routes_sync(struct cgfw_tc *tc, const struct cgfw_tc_set *s, bool ad
 	}
 	if (add_only)
 		return (int)changed;
-	/* What to remove: recorded, not wanted. */
+	/*
+	 * What to remove: recorded, not wanted. The routes go first, their
+	 * records after: a command killed in between leaves records of routes
+	 * that may be gone, which the next sync removes again (a route already
+	 * gone is no error), never routes nobody records.
+	 */
+	gone = calloc(nr + 1, sizeof(*gone));
+	if (!gone)
+		return cgfw_seterr(ENOMEM, "out of memory");
 	np = 0;
 	for (i = 0, j = 0; j < nr; j++) {
 		while (i < nw && cmp_key(&w[i].key, &rec[j].key) < 0)
 			i++;
 		if (i < nw && !cmp_key(&w[i].key, &rec[j].key))
 			continue;
+		gone[j] = true;
 		if (rec[j].val.owned)
 			route_prefix(&rec[j].key, &p[np++]);
-		bpf_map_delete_elem(tc->routes_fd, &rec[j].key);
-		changed++;
 	}
 	if (np) {
 		_cleanup_free_ int *errs = calloc(np, sizeof(*errs));
 
-		if (errs)
-			cgfw_nl_local_routes(false, p, np, errs);
+		if (!errs)
+			return cgfw_seterr(ENOMEM, "out of memory");
+		cgfw_nl_local_routes(false, p, np, errs);
 	}
+	for (j = 0; j < nr; j++)
+		if (gone[j]) {
+			bpf_map_delete_elem(tc->routes_fd, &rec[j].key);
+			changed++;
+		}
 	return (int)changed;
 }
 
