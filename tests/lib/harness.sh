@@ -13,6 +13,11 @@
 #   h_check_routes        the no-route-out check (below)
 #   h_cgfw_netns NS       cgfw attaches to interfaces in NS: reset it there
 #   bg [-n NS] OUT CMD..., h_wait_ready OUT PID, stop PID [SIGNAL]
+#   h_sleep SECONDS       a fixed wait, times $H_SCALE
+#
+# Time: $H_SCALE is CGFW_TEST_TIME_SCALE (a whole number, 1 by default; the
+# kernel matrix exports 3 under TCG). The harness's own waits (h_wait_ready,
+# stop), tests/tc's listener lifetimes and fixed waits are multiplied by it.
 #
 # Names: everything a run makes carries H_NAME = cgfw-test-PID-SUITE-TEST, so
 # that runs never collide and the next run can tell what a killed one left
@@ -53,6 +58,8 @@ H_TMP=${TMPDIR:-/tmp}
 H_TEST=${H_TEST:-$(basename "$0" .sh)}
 H_BG_PIDS=()
 H_FAILS=0
+H_SCALE=${CGFW_TEST_TIME_SCALE:-1}
+[[ $H_SCALE =~ ^[1-9][0-9]{0,2}$ ]] || H_SCALE=1
 H_SETUP=""
 
 log() { echo "[$H_TEST] $*"; }
@@ -388,9 +395,10 @@ bg() {
 }
 
 # h_wait_ready OUT PID [SECONDS]: until OUT has a line READY (a server bound
-# its sockets); fails the test if PID ends first or the time runs out.
+# its sockets); fails the test if PID ends first or the time (times
+# $H_SCALE) runs out.
 h_wait_ready() {
-	for _ in $(seq $((${3:-10} * 10))); do
+	for _ in $(seq $((${3:-10} * H_SCALE * 10))); do
 		grep -q '^READY' "$1" 2>/dev/null && return 0
 		kill -0 "$2" 2>/dev/null || break
 		sleep 0.1
@@ -399,10 +407,10 @@ h_wait_ready() {
 }
 
 # stop PID [SIGNAL]: send SIGNAL (INT), then its exit status; 124 if it did
-# not end within 10 s (then it is killed).
+# not end within 10 s times $H_SCALE (then it is killed).
 stop() {
 	kill -"${2:-INT}" "$1" 2>/dev/null || true
-	for _ in $(seq 100); do
+	for _ in $(seq $((100 * H_SCALE))); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -413,6 +421,9 @@ stop() {
 	fi
 	wait "$1"
 }
+
+# h_sleep SECONDS: sleep SECONDS (a fraction too) times $H_SCALE.
+h_sleep() { sleep "$(awk -v s="$1" -v k="$H_SCALE" 'BEGIN { print s * k }')"; }
 
 # The exit trap's: SIGTERM to every background process, 2 s, then SIGKILL.
 h_stop_all() {

@@ -54,11 +54,20 @@ snapshot "$WORK/theirs"
 u32_sent() { S tc -s filter show dev "$VS" ingress | awk '/Sent/ { print $4; exit }'; }
 bpf_count() { S "$PEER" bpfcount read "$CNT"; }
 
+# auto picks tcx where the kernel has it (6.6 and later), else clsact.
+IFS=.- read -r kmaj kmin _ <<<"$(uname -r)"
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -ge 6 ]; }; then
+	auto_mode=tcx
+else
+	auto_mode=clsact
+fi
+log "kernel $(uname -r): auto should pick $auto_mode"
+
 for mode in auto clsact; do
 	check "attach ($mode) next to the u32 and cls_bpf filters" \
 		cgfw tc attach "$VS" --mode "$mode"
 	cgfw tc list --json >"$WORK/tc.json"
-	want=$([ "$mode" = auto ] && echo tcx || echo clsact)
+	want=$([ "$mode" = auto ] && echo "$auto_mode" || echo clsact)
 	check "$mode: attached in $want mode" python3 -c '
 import json, sys; i = json.load(open(sys.argv[1]))["interfaces"][0]
 assert i["mode"] == sys.argv[2] and i["live"], i' "$WORK/tc.json" "$want"

@@ -17,11 +17,11 @@ listen S "$WORK/s7003" udp 0.0.0.0 7003 --timeout 60
 # --- JSON events ---------------------------------------------------------------------
 bg -n "$SNS" "$WORK/mon.json" "$CGFW" monitor --json
 MON=$BGPID
-sleep 0.5
+h_sleep 0.5
 C "$PEER" connect tcp 192.0.2.2 7000 --timeout 1 >/dev/null 2>&1
 C "$PEER" connect tcp 198.51.100.10 80 >/dev/null 2>&1
 C "$PEER" connect tcp 203.0.113.5 80 >/dev/null 2>&1
-sleep 0.5
+h_sleep 0.5
 stop "$MON"
 rc=$?
 [ "$rc" = 0 ] && ok "monitor --json exits 0 on SIGINT" || not_ok "monitor --json: exit $rc on SIGINT"
@@ -55,9 +55,9 @@ assert any(e["action"] == "redirect" and e["dst"] == "203.0.113.5" and e["to_add
 # --- text output, SIGTERM --------------------------------------------------------------------
 bg -n "$SNS" "$WORK/mon.txt" "$CGFW" monitor
 MON=$BGPID
-sleep 0.5
+h_sleep 0.5
 C "$PEER" connect tcp 192.0.2.2 7000 --timeout 1 >/dev/null 2>&1
-sleep 0.3
+h_sleep 0.3
 kill -TERM "$MON"
 wait "$MON"
 rc=$?
@@ -69,10 +69,10 @@ contains "$WORK/mon.txt" "tc-ingress *$VS drop drop_unsolicited tcp 192.0.2.1:[0
 rx() { S ip -j -s link show dev "$VS" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
 bg -n "$SNS" "$WORK/flood.json" "$CGFW" monitor --json
 MON=$BGPID
-sleep 0.5
+h_sleep 0.5
 d0=$(counter drop_unsolicited) r0=$(rx)
 check "flood: 20000 unsolicited datagrams" C "$PEER" flood udp 192.0.2.2 7003 20000
-sleep 1.5
+h_sleep 1.5
 d1=$(counter drop_unsolicited) r1=$(rx)
 stop "$MON"
 rc=$?
@@ -104,10 +104,10 @@ check "cgroup attached" "$CGFW" attach "$CG"
 check "block 192.0.2.2 for the cgroup" "$CGFW" block 192.0.2.2 --cgroup "$CG"
 bg -n "$SNS" "$WORK/cg.json" "$CGFW" monitor --json
 MON=$BGPID
-sleep 0.5
+h_sleep 0.5
 expect_rc 3 "the blocked connection from inside the cgroup fails" \
 	"$CGFW" exec --cgroup "$CG" -- nsenter --net=/run/netns/$CNS "$PEER" connect tcp 192.0.2.2 7000 --timeout 1
-sleep 0.3
+h_sleep 0.3
 stop "$MON"
 check "a cgroup drop event names the cgroup" python3 -c '
 import json, sys

@@ -57,10 +57,10 @@ check "tc sync" cgfw tc sync
 check "after tc sync, ssh to the new address passes" C "$PEER" connect tcp 192.0.2.3 22
 bg -n "$SNS" "$WORK/watch" "$CGFW" tc sync --watch
 WATCH=$BGPID
-sleep 0.5
+h_sleep 0.5
 S ip addr add 192.0.2.4/24 dev "$VS"
 S ip addr del 192.0.2.3/24 dev "$VS"
-for i in $(seq 1 30); do
+for _ in $(seq 1 $((30 * H_SCALE))); do
 	cgfw tc list --json | grep -q '"192.0.2.4"' && break
 	sleep 0.1
 done

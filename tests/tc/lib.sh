@@ -52,12 +52,23 @@ setup_pair() {
 
 # listen S|C OUTFILE tcp|udp ADDR PORT [--transparent] [--timeout S]: a
 # listener that answers "ORIGDST A P", in the background, returned once bound.
+# It lives S times $H_SCALE seconds.
 listen() {
 	local ns=$CNS out=$2 proto=$3 addr=$4 port=$5
+	local -a opts=()
 	[ "$1" = S ] && ns=$SNS
 	shift 5
+	while [ $# -gt 0 ]; do
+		if [ "$1" = --timeout ] && [ $# -ge 2 ]; then
+			opts+=(--timeout $(($2 * H_SCALE)))
+			shift 2
+		else
+			opts+=("$1")
+			shift
+		fi
+	done
 	[[ $addr == *:* ]] && addr="[$addr]"
-	bg -n "$ns" "$out" "$PEER" serve "--$proto" "$addr:$port" --origdst "$@"
+	bg -n "$ns" "$out" "$PEER" serve "--$proto" "$addr:$port" --origdst "${opts[@]}"
 	h_wait_ready "$out" "$BGPID"
 }
 
