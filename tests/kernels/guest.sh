@@ -245,6 +245,8 @@ t0=$SECONDS
 (
 	echo $BASHPID >"$CG/system.slice/cgfw-tests.service/cgroup.procs"
 	cd "$BUILD" || exit 1
+	# A test's timeout once sent ctest a SIGHUP (the console's session): ignore it.
+	trap '' HUP
 	exec timeout -k 10 "$left" ctest "${ctest_args[@]}" --output-junit "$OUT/junit.xml"
 ) </dev/null 2>&1 | tee "$OUT/ctest.log"
 rc=${PIPESTATUS[0]}

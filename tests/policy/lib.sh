@@ -48,7 +48,7 @@ setup_net() {
 
 # start_server ADDR:PORT: busybox httpd in the server netns, bounded in time.
 start_server() {
-	bg -n "$NSS" "$WORK/httpd-$1.log" timeout 170 "$BUSYBOX" httpd -f -p "$1" -h "$WORK/www"
+	bg -n "$NSS" "$WORK/httpd-$1.log" timeout $((170 * H_SCALE)) "$BUSYBOX" httpd -f -p "$1" -h "$WORK/www"
 	for _ in $(seq 50); do
 		if [ "$(in_ns "$NSS" timeout 2 "$BUSYBOX" wget -q -O - "http://$1/token" 2>/dev/null)" = \
 			"$TOKEN" ]; then
