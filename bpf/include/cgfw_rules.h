@@ -79,24 +79,58 @@ cgfw_rs_counter(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc, __u32 rule)
 }
 
 /*
- * Add what scope @sc says about @p to @m: the decision of the longest of its
- * prefixes that contains the address (the image's value), then its plain
- * rule and its protocol rules for the packet's direction.
+ * Add the protocol/port rules of a decision to @m: its @n entries from
+ * element @at on, longest first (once an entry cannot reach the best key,
+ * none after it can).
  */
-static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc,
+static __always_inline void cgfw_rs_ports_match(CGFW_RS_CTX_T ctx, __u32 at, __u32 n,
 						const struct cgfw_rs_pkt *p, int host,
 						struct cgfw_match *m)
 {
 	const union cgfw_rs_elem *e;
-	const struct cgfw_rs_dec *d;
-	__u32 v, dir = p->dir & 1, n, at;
+	__u32 dir = p->dir & 1;
 
-	if (!(sc->flags & CGFW_RS_S_RULES))
-		return;
-	if (p->family == CGFW_FAMILY_INET)
-		v = cgfw_lpm_lookup4(ctx, sc->img, sc->rb, p->addr4);
-	else
-		v = cgfw_lpm_lookup6(ctx, sc->img, sc->rb, p->hi, p->lo);
+	for (__u32 i = 0; i < CGFW_RS_MAX_PORTS; i++) {
+		const struct cgfw_rs_port *pe;
+
+		if (i >= n)
+			break;
+		e = CGFW_RS_ELEM(ctx, at + i / CGFW_RS_PORTS_PER_ELEM);
+		if (!e)
+			break;
+		pe = &e->port[i % CGFW_RS_PORTS_PER_ELEM];
+		if ((((__u32)pe->len << 1) | 1) + 1 < m->key)
+			break;
+		if (pe->proto == p->proto && cgfw_port_match(pe->lo, pe->hi, p->port))
+			cgfw_match_add(m, (((__u32)pe->len << 1) | 1) + 1, pe->act[dir], host,
+				       pe->rule);
+	}
+}
+
+/*
+ * How the includer runs the port entries: by default the loop above, inline.
+ * A BPF program may define it as a call to a global function, so the loop is
+ * verified once rather than once per path of its caller.
+ */
+#ifndef CGFW_RS_PORTS
+#define CGFW_RS_PORTS(ctx, at, n, p, host, m) \
+	cgfw_rs_ports_match((ctx), (at), (n), (p), (host), (m))
+#endif
+
+/*
+ * Add to @m what scope @sc says about @p, given @v, the value of the longest
+ * of its prefixes that contains the address (cgfw_rs_scope_match looks it
+ * up): that prefix's decision, its plain rule and its protocol rules for the
+ * packet's direction.
+ */
+static __always_inline void cgfw_rs_scope_decide(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc,
+						 const struct cgfw_rs_pkt *p, int host,
+						 struct cgfw_match *m, __u32 v)
+{
+	const union cgfw_rs_elem *e;
+	const struct cgfw_rs_dec *d;
+	__u32 dir = p->dir & 1;
+
 	if (!v)
 		return;
 	if (v & CGFW_RS_V_DIRECT) {
@@ -116,26 +150,34 @@ static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct 
 	if (d->plain_len[dir] != CGFW_RS_NOLEN)
 		cgfw_match_add(m, ((__u32)d->plain_len[dir] << 1) + 1, d->plain_act[dir], host,
 			       d->plain_rule[dir]);
-	if (!p->proto)
-		return;
-	n = d->nports;
-	at = sc->img + d->ports;
-	/* Longest first: once an entry cannot reach the best key, none after it can. */
-	for (__u32 i = 0; i < CGFW_RS_MAX_PORTS; i++) {
-		const struct cgfw_rs_port *pe;
+	if (p->proto && d->nports)
+		CGFW_RS_PORTS(ctx, sc->img + d->ports, d->nports, p, host, m);
+}
 
-		if (i >= n)
-			break;
-		e = CGFW_RS_ELEM(ctx, at + i / CGFW_RS_PORTS_PER_ELEM);
-		if (!e)
-			break;
-		pe = &e->port[i % CGFW_RS_PORTS_PER_ELEM];
-		if ((((__u32)pe->len << 1) | 1) + 1 < m->key)
-			break;
-		if (pe->proto == p->proto && cgfw_port_match(pe->lo, pe->hi, p->port))
-			cgfw_match_add(m, (((__u32)pe->len << 1) | 1) + 1, pe->act[dir], host,
-				       pe->rule);
-	}
+/* The same for an IPv4 packet only (@p->addr4), for callers that know it. */
+static __always_inline void cgfw_rs_scope_match4(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc,
+						 const struct cgfw_rs_pkt *p, int host,
+						 struct cgfw_match *m)
+{
+	if (sc->flags & CGFW_RS_S_RULES)
+		cgfw_rs_scope_decide(ctx, sc, p, host, m,
+				     cgfw_lpm_lookup4(ctx, sc->img, sc->rb, p->addr4));
+}
+
+/* Add what scope @sc says about @p to @m. */
+static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc,
+						const struct cgfw_rs_pkt *p, int host,
+						struct cgfw_match *m)
+{
+	__u32 v;
+
+	if (!(sc->flags & CGFW_RS_S_RULES))
+		return;
+	if (p->family == CGFW_FAMILY_INET)
+		v = cgfw_lpm_lookup4(ctx, sc->img, sc->rb, p->addr4);
+	else
+		v = cgfw_lpm_lookup6(ctx, sc->img, sc->rb, p->hi, p->lo);
+	cgfw_rs_scope_decide(ctx, sc, p, host, m, v);
 }
 
 #endif /* CGFW_BPF_RULES_H */
