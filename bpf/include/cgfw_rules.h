@@ -164,6 +164,16 @@ static __always_inline void cgfw_rs_scope_match4(CGFW_RS_CTX_T ctx, const struct
 				     cgfw_lpm_lookup4(ctx, sc->img, sc->rb, p->addr4));
 }
 
+/* The same for an IPv6 packet only (@p->hi, @p->lo). */
+static __always_inline void cgfw_rs_scope_match6(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc,
+						 const struct cgfw_rs_pkt *p, int host,
+						 struct cgfw_match *m)
+{
+	if (sc->flags & CGFW_RS_S_RULES)
+		cgfw_rs_scope_decide(ctx, sc, p, host, m,
+				     cgfw_lpm_lookup6(ctx, sc->img, sc->rb, p->hi, p->lo));
+}
+
 /* Add what scope @sc says about @p to @m. */
 static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct cgfw_rs_scope *sc,
 						const struct cgfw_rs_pkt *p, int host,
