@@ -90,12 +90,15 @@ static __always_inline struct cgfw_event *cgfw_event_reserve(void)
 		r->lost++;
 		return NULL;
 	}
+	/* The token is spent even when the ring is full: with nobody reading
+	 * it (no `cgfw monitor`), a flood pays the bucket, not a reserve (a
+	 * locked helper call) per packet. */
+	r->tat = tat + interval;
 	e = bpf_ringbuf_reserve(&cgfw_events, sizeof(*e), 0);
 	if (!e) {
 		r->lost++;
 		return NULL;
 	}
-	r->tat = tat + interval;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	return e;

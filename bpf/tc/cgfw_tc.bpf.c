@@ -245,8 +245,11 @@ struct match {
  * of once per path of the caller: that keeps the verification of the
  * ingress program short.
  */
-/* The node of the longest destination prefix with rules (1-based), or 0: an LPM walk. */
-__noinline __u32 cgfw_tc_node(const struct cgfw_pkt *p)
+/*
+ * The node of the longest destination prefix with rules (1-based), or 0: an
+ * LPM walk. Inline in cgfw_tc_lookup, which the verifier checks once.
+ */
+static __always_inline __u32 cgfw_tc_node(const struct cgfw_pkt *p)
 {
 	const union cgfw_tc_elem *h, *roots;
 	__u32 zero = 0, k, img, v;
@@ -444,7 +447,8 @@ __noinline int cgfw_tc_drop(struct __sk_buff *skb, const struct cgfw_pkt *p, __u
 	if (!skb)
 		return V_DROP;
 	count(DIR_IN, reason, skb->len);
-	cgfw_tc_event(skb, p, EV(CGFW_EV_TC_INGRESS, CGFW_EV_DROP, reason), rule_id, NULL);
+	if (!cgfw_explain && cgfw_event_room())
+		cgfw_tc_event(skb, p, EV(CGFW_EV_TC_INGRESS, CGFW_EV_DROP, reason), rule_id, NULL);
 	return V_DROP;
 }
 
@@ -579,7 +583,7 @@ __noinline int cgfw_tc_tproxy(struct __sk_buff *skb, const struct cgfw_pkt *p,
 	}
 	if (err)
 		return drop(skb, p, CGFW_TC_R_DROP_ASSIGN, l->id);
-	if (new_flow)
+	if (new_flow && !cgfw_explain && cgfw_event_room())
 		cgfw_tc_event(skb, p,
 			      EV(CGFW_EV_TC_INGRESS, CGFW_EV_INTERCEPT, CGFW_TC_R_INTERCEPT), l->id,
 			      &ev);
@@ -658,8 +662,10 @@ __noinline int cgfw_tc_redirect(struct __sk_buff *skb, const struct cgfw_pkt *p,
 		struct match ev = *l;
 
 		ev.to_port = nport;
-		cgfw_tc_event(skb, p, EV(CGFW_EV_TC_INGRESS, CGFW_EV_REDIRECT, CGFW_TC_R_REDIRECT),
-			      l->id, &ev);
+		if (!cgfw_explain && cgfw_event_room())
+			cgfw_tc_event(skb, p,
+				      EV(CGFW_EV_TC_INGRESS, CGFW_EV_REDIRECT, CGFW_TC_R_REDIRECT),
+				      l->id, &ev);
 	}
 	return pass(skb, DIR_IN, CGFW_TC_R_REDIRECT);
 }
