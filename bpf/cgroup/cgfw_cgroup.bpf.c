@@ -14,8 +14,9 @@
  * host-wide one and the cgroup's own), the decision they point at, and the
  * counters in a per-CPU cache. No hash lookup and no helper call on the
  * path of a packet that is allowed and whose peer is in the cache, and no
- * function call either but for IPv6 under a cgroup's own rules (cgfw_eval6)
- * and for prefixes with protocol rules (cgfw_ports).
+ * function call either but for IPv6 under a cgroup's own rules (cgfw_eval)
+ * and for prefixes with protocol rules (cgfw_ports), unless the kernel's
+ * verifier needs every walk in cgfw_eval (cgfw_walk_calls).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -60,6 +61,12 @@ const volatile __u32 cgfw_slot = 0;
  * no flow and sends no event, and writes what decided to cgfw_xout.
  */
 const volatile __u32 cgfw_explain = 0;
+/*
+ * Set by the loader where the verifier cannot take the rule walks inline
+ * (6.1's gives up on them: E2BIG): then every walk goes through cgfw_eval,
+ * one call a packet, as the programs did before the walks were inlined.
+ */
+const volatile __u32 cgfw_walk_calls = 0;
 
 /*
  * The rule set. Its inner map's max_entries is the template's, which user
@@ -347,16 +354,15 @@ __noinline int cgfw_ports(const struct cgfw_rs_pkt *p, __u32 at, __u32 n, __u32 
 }
 
 /*
- * What the rules say about the IPv6 packet @p, into @m: the host-wide
- * scope's (@host) and the scope of @slot (0: none). handle() walks the
- * host-wide scope inline and calls this for the cgroup's own: a global
- * function, so the verifier checks that second IPv6 walk (up to 22 records)
- * once, not once per path of the caller (with both walks inline each
- * program took 100,000 instructions to verify, 0.25 s a load; now 73,000,
- * 0.16 s). It costs an IPv6 packet of a cgroup with rules of its own a call
- * (~10 ns here: returns go through the SRSO thunk).
+ * What the rules say about @p, into @m: the host-wide scope's (@host) and the
+ * scope of @slot (0: none). A global function, so the verifier checks it
+ * once, not once per path of the caller. handle() calls it for IPv6 under a
+ * cgroup's own rules only (that second IPv6 walk, up to 22 records, inline
+ * made each program 100,000 instructions to verify, 0.25 s a load; now
+ * 73,000, 0.16 s), or for everything with cgfw_walk_calls. A call costs ~10
+ * ns here: returns go through the SRSO thunk.
  */
-__noinline int cgfw_eval6(const struct cgfw_rs_pkt *p, __u32 slot, __u32 host, struct cgfw_match *m)
+__noinline int cgfw_eval(const struct cgfw_rs_pkt *p, __u32 slot, __u32 host, struct cgfw_match *m)
 {
 	const union cgfw_rs_elem *sc;
 	__u32 zero = 0;
@@ -445,10 +451,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 		host = CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(CGFW_RS_SLOT_HOST));
 		if (host && !(host->scope.flags & CGFW_RS_S_RULES))
 			host = NULL;
-		if (host && p.family == CGFW_FAMILY_INET)
-			cgfw_rs_scope_match4(rs, &host->scope, &rp, 1, &m);
-		else if (host)
-			cgfw_rs_scope_match6(rs, &host->scope, &rp, 1, &m);
+		if (host && !cgfw_walk_calls) {
+			if (p.family == CGFW_FAMILY_INET)
+				cgfw_rs_scope_match4(rs, &host->scope, &rp, 1, &m);
+			else
+				cgfw_rs_scope_match6(rs, &host->scope, &rp, 1, &m);
+		}
 	}
 
 	self = rs ? CGFW_RS_ELEM(rs, CGFW_RS_SCOPE(cgfw_slot)) : NULL;
@@ -473,11 +481,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u32 dir)
 		return verdict == CGFW_VERDICT_ALLOW;
 	}
 	own = self && (self->scope.flags & CGFW_RS_S_RULES);
-	if (p.family == CGFW_FAMILY_INET) {
+	if (cgfw_walk_calls) {
+		if (host || own)
+			cgfw_eval(&rp, own ? cgfw_slot : 0, !!host, &m);
+	} else if (p.family == CGFW_FAMILY_INET) {
 		if (own)
 			cgfw_rs_scope_match4(rs, &self->scope, &rp, 0, &m);
 	} else if (own) {
-		cgfw_eval6(&rp, cgfw_slot, 0, &m);
+		cgfw_eval(&rp, cgfw_slot, 0, &m);
 	}
 	rule = cgfw_act_verdict(m.act);
 

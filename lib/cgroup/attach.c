@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -62,26 +63,76 @@ static bool link_pinned(const struct cgfw_state *st, uint64_t id, int dir)
 
 /* ---- program instances ------------------------------------------------------------------- */
 
+/*
+ * Whether to try the rule walks inline first. 6.1's verifier gives up on
+ * them (E2BIG, after searching to its instruction limit: tens of seconds
+ * under emulation), so kernels before 6.6 are not asked.
+ */
+static bool walks_inline(void)
+{
+	const char *env = getenv("CGFW_WALK_CALLS");
+	unsigned int maj = 0, min = 0;
+	struct utsname u;
+
+	if (env && *env && strcmp(env, "0"))
+		return false;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &maj, &min) != 2)
+		return false;
+	return maj > 6 || (maj == 6 && min >= 6);
+}
+
+int cgfw_cgroup_open_load(const char *pin_root, int (*prep)(struct cgfw_cgroup_bpf *, void *),
+			  void *arg, struct cgfw_cgroup_bpf **ret)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
+	int err = 0;
+
+	for (int calls = !walks_inline(); calls <= 1; calls++) {
+		struct cgfw_cgroup_bpf *skel = cgfw_cgroup_bpf__open_opts(&opts);
+
+		if (!skel)
+			return -errno;
+		skel->rodata->cgfw_walk_calls = (__u32)calls;
+		err = prep ? prep(skel, arg) : 0;
+		if (!err)
+			err = cgfw_cgroup_bpf__load(skel);
+		if (!err) {
+			*ret = skel;
+			return 0;
+		}
+		cgfw_cgroup_bpf__destroy(skel);
+	}
+	return err;
+}
+
+struct inst_args {
+	const struct cgfw_state *st;
+	uint64_t cgid;
+	uint32_t slot;
+};
+
+static int prep_inst(struct cgfw_cgroup_bpf *skel, void *arg)
+{
+	const struct inst_args *a = arg;
+
+	skel->rodata->cgfw_cgid = a->cgid;
+	skel->rodata->cgfw_slot = a->slot;
+	skel->rodata->cgfw_tick_ns = 1000000000ull / (a->st->hz ? a->st->hz : 250);
+	return 0;
+}
+
 int cgfw_cgroup_skel_load(struct cgfw_state *st, uint64_t cgid, uint32_t slot, void **ret_skel)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = cgfw_state_root_of(st));
+	struct inst_args a = { st, cgid, slot };
 	struct cgfw_cgroup_bpf *skel;
 	int err;
 
-	skel = cgfw_cgroup_bpf__open_opts(&opts);
-	if (!skel)
-		return cgfw_seterr(errno, "cannot open the cgroup BPF object: %s", strerror(errno));
-	skel->rodata->cgfw_cgid = cgid;
-	skel->rodata->cgfw_slot = slot;
-	skel->rodata->cgfw_tick_ns = 1000000000ull / (st->hz ? st->hz : 250);
-	err = cgfw_cgroup_bpf__load(skel);
-	if (err) {
-		cgfw_cgroup_bpf__destroy(skel);
+	err = cgfw_cgroup_open_load(cgfw_state_root_of(st), prep_inst, &a, &skel);
+	if (err)
 		return cgfw_seterr(cgfw_runtime_err(err),
 				   "cannot load the cgroup programs (verifier or map mismatch; "
 				   "CGFW_DEBUG=1 shows libbpf's log): %s",
 				   strerror(-err));
-	}
 	*ret_skel = skel;
 	return 0;
 }

@@ -91,19 +91,29 @@ struct cgfw_explainer {
 	size_t n;
 };
 
+struct load_args {
+	const struct cgfw_state *st;
+	const struct xinst *x;
+};
+
+static int prep_explain(struct cgfw_cgroup_bpf *skel, void *arg)
+{
+	const struct load_args *a = arg;
+
+	skel->rodata->cgfw_cgid = a->x->cgid;
+	skel->rodata->cgfw_slot = a->x->slot;
+	skel->rodata->cgfw_tick_ns = 1000000000ull / (a->st->hz ? a->st->hz : 250);
+	skel->rodata->cgfw_explain = 1;
+	return 0;
+}
+
 static int load_one(struct cgfw_state *st, struct xinst *x)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = cgfw_state_root_of(st));
+	struct load_args a = { st, x };
 	int err;
 
-	x->skel = cgfw_cgroup_bpf__open_opts(&opts);
-	if (!x->skel)
-		return cgfw_seterr(errno, "cannot open the cgroup BPF object: %s", strerror(errno));
-	x->skel->rodata->cgfw_cgid = x->cgid;
-	x->skel->rodata->cgfw_slot = x->slot;
-	x->skel->rodata->cgfw_tick_ns = 1000000000ull / (st->hz ? st->hz : 250);
-	x->skel->rodata->cgfw_explain = 1;
-	err = cgfw_cgroup_bpf__load(x->skel);
+	x->skel = NULL;
+	err = cgfw_cgroup_open_load(cgfw_state_root_of(st), prep_explain, &a, &x->skel);
 	if (err)
 		return cgfw_seterr(cgfw_runtime_err(err), "cannot load the explain programs: %s",
 				   strerror(-err));

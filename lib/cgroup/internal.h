@@ -120,6 +120,18 @@ int cgfw_unlink(struct cgfw_state *st, uint64_t id);
 /* Forget a cgroup whose programs are gone: seen entries, flows, registry entry. */
 int cgfw_forget(struct cgfw_state *st, uint64_t id);
 
+/*
+ * Open the cgroup object with pinning under @pin_root, let @prep set what it
+ * needs (rodata, inner map), and load it: with the rule walks inline where
+ * the kernel's verifier takes them, else (kernels before 6.6, a refused
+ * load, or CGFW_WALK_CALLS=1 in the environment) through cgfw_eval
+ * (cgfw_walk_calls in bpf/cgroup/cgfw_cgroup.bpf.c). 0 or -errno of the
+ * last load.
+ */
+struct cgfw_cgroup_bpf;
+int cgfw_cgroup_open_load(const char *pin_root, int (*prep)(struct cgfw_cgroup_bpf *, void *),
+			  void *arg, struct cgfw_cgroup_bpf **ret);
+
 /* Load the programs of (@cgid, @slot) against the pinned maps. */
 int cgfw_cgroup_skel_load(struct cgfw_state *st, uint64_t cgid, uint32_t slot, void **ret_skel);
 void cgfw_cgroup_skel_free(void *skel);

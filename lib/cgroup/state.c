@@ -17,10 +17,14 @@
 #include "internal.h"
 #include "cgfw_cgroup.skel.h"
 
+static int prep_tmpl(struct cgfw_cgroup_bpf *skel, void *arg)
+{
+	return bpf_map__set_inner_map_fd(skel->maps.cgfw_rs, *(int *)arg);
+}
+
 /* Create every map by loading the cgroup object once with pinning by name. */
 static int create_maps(struct cgfw_pin *pin, void *arg)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = cgfw_pin_root(pin));
 	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_MMAPABLE);
 	struct cgfw_meta_val meta = { .layout_version = CGFW_LAYOUT_VERSION };
 	struct cgfw_state *st = arg;
@@ -37,13 +41,9 @@ static int create_maps(struct cgfw_pin *pin, void *arg)
 	if (tmpl < 0)
 		return cgfw_seterr(cgfw_runtime_err(-errno), "cannot create the rule set: %s",
 				   strerror(errno));
-	skel = cgfw_cgroup_bpf__open_opts(&opts);
-	if (!skel)
-		return cgfw_seterr(errno, "cannot open the cgroup BPF object: %s", strerror(errno));
-	err = bpf_map__set_inner_map_fd(skel->maps.cgfw_rs, tmpl);
+	err = cgfw_cgroup_open_load(cgfw_pin_root(pin), prep_tmpl, &tmpl, &skel);
 	if (!err)
-		err = cgfw_cgroup_bpf__load(skel);
-	cgfw_cgroup_bpf__destroy(skel);
+		cgfw_cgroup_bpf__destroy(skel);
 	if (err)
 		return cgfw_seterr(cgfw_runtime_err(err), "cannot create the maps under %s: %s",
 				   cgfw_pin_root(pin), strerror(-err));
