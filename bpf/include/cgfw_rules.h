@@ -179,15 +179,10 @@ static __always_inline void cgfw_rs_scope_match(CGFW_RS_CTX_T ctx, const struct 
 						const struct cgfw_rs_pkt *p, int host,
 						struct cgfw_match *m)
 {
-	__u32 v;
-
-	if (!(sc->flags & CGFW_RS_S_RULES))
-		return;
 	if (p->family == CGFW_FAMILY_INET)
-		v = cgfw_lpm_lookup4(ctx, sc->img, sc->rb, p->addr4);
+		cgfw_rs_scope_match4(ctx, sc, p, host, m);
 	else
-		v = cgfw_lpm_lookup6(ctx, sc->img, sc->rb, p->hi, p->lo);
-	cgfw_rs_scope_decide(ctx, sc, p, host, m, v);
+		cgfw_rs_scope_match6(ctx, sc, p, host, m);
 }
 
 #endif /* CGFW_BPF_RULES_H */
