@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Programs user space runs with BPF_PROG_RUN, never attached:
- *
- * cgfw_clock reads the datapath's clock: the cgroup programs stamp seen
- * entries in jiffies (bpf_jiffies64 is a load, not a clock read), so user
- * space needs the current jiffies and, at creation, the tick rate, without
- * the kernel's config (CONFIG_HZ).
+ * A program user space runs with BPF_PROG_RUN, never attached (the clock
+ * both datapaths share is bpf/common/cgfw_clock.bpf.c):
  *
  * cgfw_drain empties one CPU's seen cache (seen_map.h) into the hash, run
  * on that CPU (BPF_F_TEST_RUN_ON_CPU), so `cgfw seen` reads one map and
@@ -20,17 +16,6 @@
 #include "cgfw_seen.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-__u64 cgfw_jiffies = 0;
-__u64 cgfw_boot_ns = 0;
-
-SEC("syscall")
-int cgfw_clock(void *ctx)
-{
-	cgfw_jiffies = bpf_jiffies64();
-	cgfw_boot_ns = bpf_ktime_get_boot_ns();
-	return 0;
-}
 
 /* In: what to do and for which cgroup. Out: slots left, caches found in use. */
 __u32 cgfw_drain_mode = 0; /* CGFW_DRAIN_* */

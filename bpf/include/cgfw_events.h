@@ -39,13 +39,15 @@ static __always_inline __u64 cgfw_coarse_ns(void)
 }
 
 /*
- * The clock of the event bucket. A program that knows the tick rate (its
- * loader measured it) defines CGFW_EVENT_NOW_NS() as jiffies times the tick:
- * bpf_jiffies64() is inlined to a load, where the coarse clock is a helper
- * call (~30 ns with this machine's mitigations).
+ * The clock of the event bucket: jiffies times the tick, which the program
+ * defines (its loader measured the rate; bpf_jiffies64() is inlined to a
+ * load, where the coarse clock is a helper call, ~30 ns with this machine's
+ * mitigations). The TC and the cgroup programs share the per-CPU bucket, so
+ * both must pace it on this one clock: a bucket stamped on another would
+ * refuse the other's events (jiffies start far from CLOCK_MONOTONIC).
  */
 #ifndef CGFW_EVENT_NOW_NS
-#define CGFW_EVENT_NOW_NS() cgfw_coarse_ns()
+#error "define CGFW_EVENT_NOW_NS() (jiffies times the tick) before cgfw_events.h"
 #endif
 
 /*
@@ -70,8 +72,8 @@ static __always_inline int cgfw_event_room(void)
 
 /*
  * A zeroed event with its timestamp, or NULL when over the rate or the ring
- * is full. The bucket (1000 events/s per CPU, bursts of 256) runs on the
- * coarse clock (or jiffies: CGFW_EVENT_NOW_NS), so a flood that is refused
+ * is full. The bucket (1000 events/s per CPU, bursts of 256) runs on
+ * jiffies (CGFW_EVENT_NOW_NS), so a flood that is refused
  * costs an array lookup and a load.
  */
 static __always_inline struct cgfw_event *cgfw_event_reserve(void)

@@ -45,6 +45,14 @@
 
 #include "cgfw_parse.h"
 #include "cgfw_masks.h"
+
+/*
+ * The tick in ns (the loader measured the rate): the event bucket runs on
+ * jiffies, one load where a clock read is a helper call on every new flow.
+ * The cgroup programs pace the same per-CPU bucket on the same clock.
+ */
+const volatile __u64 cgfw_tick_ns = 4000000;
+#define CGFW_EVENT_NOW_NS() (bpf_jiffies64() * cgfw_tick_ns)
 #include "cgfw_events.h"
 
 char LICENSE[] SEC("license") = "GPL";

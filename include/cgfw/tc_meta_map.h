@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * cgfw_tc_meta (BPF_MAP_TYPE_ARRAY, 1 entry, user space only): the TC state's
- * layout version and id counters.
+ * layout version, id counters and the tick rate its loader gives the
+ * programs (their clock is jiffies). Rule ids and counts live in the rule
+ * set (tc_rule_map.h).
  * cgfw_tc_stats (BPF_MAP_TYPE_PERCPU_ARRAY): datapath counters by direction
  * and reason, index dir * CGFW_TC_R_COUNT + reason.
  * cgfw_tc_routes (BPF_MAP_TYPE_HASH, user space only): the local routes that
@@ -25,7 +27,7 @@
 
 struct cgfw_tc_meta_val {
 	__u32 layout_version; /* 0 until the state is complete */
-	__u32 pad0;	      /* rule ids and counts live in the rule set (tc_rule_map.h) */
+	__u32 hz;	      /* the kernel's tick rate (0: a state from before it was kept) */
 	__u32 next_attach_id;
 	__u32 pad1;
 	__u64 created_ns;

@@ -153,10 +153,6 @@ int cgfw_seen_forget_cached(struct cgfw_state *st, uint64_t cgid);
 int cgfw_counters_get(struct cgfw_state *st, uint64_t packets[CGFW_DIR_COUNT][8],
 		      uint64_t bytes[CGFW_DIR_COUNT][8]);
 
-/* The datapath's jiffies and CLOCK_BOOTTIME, read together. */
-int cgfw_clock_now(uint64_t *ret_jiffies, uint64_t *ret_boot_ns);
-/* The tick rate, measured (about 60 ms). */
-int cgfw_clock_hz(uint32_t *ret_hz);
 /* A jiffies stamp of the datapath as CLOCK_REALTIME ns (0 stays 0). */
 uint64_t cgfw_jiffies_to_realtime(const struct cgfw_state *st, uint64_t j);
 

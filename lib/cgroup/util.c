@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The programs of bpf/cgroup/cgfw_util.bpf.c, run with BPF_PROG_RUN.
- *
- * The datapath's clock: the programs stamp seen entries with jiffies
- * (bpf_jiffies64() is a load; reading a clock source costs a helper call on
- * every packet), so user space needs the current jiffies and the tick rate,
- * without the kernel's config: one program reads jiffies and CLOCK_BOOTTIME
- * together.
+ * The program of bpf/cgroup/cgfw_util.bpf.c, run with BPF_PROG_RUN, and the
+ * datapath's jiffies stamps as wall-clock time (the clock: cgfw_clock_now()
+ * and cgfw_clock_hz() of lib/pin).
  *
  * The seen caches: one program, run on each CPU in turn, empties that CPU's
  * cache into the hash (or forgets entries), so listings read one map.
@@ -14,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -23,34 +18,17 @@
 #include "internal.h"
 #include "cgfw_util.skel.h"
 
-static int run(struct cgfw_util_bpf *skel, uint64_t *j, uint64_t *ns)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts);
-
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.cgfw_clock), &opts) < 0)
-		return cgfw_seterr(errno, "cannot read the datapath's clock: %s", strerror(errno));
-	*j = skel->bss->cgfw_jiffies;
-	*ns = skel->bss->cgfw_boot_ns;
-	return 0;
-}
-
-/* Load the utility programs, on the maps pinned under @root (NULL: maps of their own). */
+/* Load the utility program on the maps pinned under @root. */
 static int open_util(const char *root, struct cgfw_util_bpf **ret)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root);
-	struct cgfw_util_bpf *skel;
+	struct cgfw_util_bpf *skel = NULL;
 	int err;
 
 	skel = cgfw_util_bpf__open_opts(&opts);
 	if (!skel)
 		return cgfw_seterr(errno, "cannot open the utility BPF object: %s",
 				   strerror(errno));
-	if (!root) {
-		/* The clock alone: no maps to share, none to pin. */
-		bpf_map__set_autocreate(skel->maps.cgfw_seen, false);
-		bpf_map__set_autocreate(skel->maps.cgfw_pc, false);
-		bpf_program__set_autoload(skel->progs.cgfw_drain, false);
-	}
 	err = cgfw_util_bpf__load(skel);
 	if (err) {
 		cgfw_util_bpf__destroy(skel);
@@ -58,60 +36,6 @@ static int open_util(const char *root, struct cgfw_util_bpf **ret)
 				   strerror(-err));
 	}
 	*ret = skel;
-	return 0;
-}
-
-static int open_clock(struct cgfw_util_bpf **ret)
-{
-	return open_util(NULL, ret);
-}
-
-int cgfw_clock_now(uint64_t *ret_jiffies, uint64_t *ret_boot_ns)
-{
-	struct cgfw_util_bpf *skel;
-	int err = open_clock(&skel);
-
-	if (err)
-		return err;
-	err = run(skel, ret_jiffies, ret_boot_ns);
-	cgfw_util_bpf__destroy(skel);
-	return err;
-}
-
-int cgfw_clock_hz(uint32_t *ret_hz)
-{
-	/* The rates a kernel is configured with; the measurement picks the nearest. */
-	static const uint32_t rates[] = { 100, 250, 300, 1000 };
-	struct timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
-	struct cgfw_util_bpf *skel;
-	uint64_t j0, n0, j1, n1;
-	double hz, best = 1e18;
-	uint32_t pick = rates[0];
-	int err;
-
-	err = open_clock(&skel);
-	if (err)
-		return err;
-	err = run(skel, &j0, &n0);
-	if (!err) {
-		nanosleep(&pause, NULL);
-		err = run(skel, &j1, &n1);
-	}
-	cgfw_util_bpf__destroy(skel);
-	if (err)
-		return err;
-	if (n1 <= n0 || j1 <= j0)
-		return cgfw_seterr(EIO, "the kernel's clock did not advance");
-	hz = (double)(j1 - j0) * 1e9 / (double)(n1 - n0);
-	for (size_t i = 0; i < CGFW_ARRAY_SIZE(rates); i++) {
-		double d = hz > rates[i] ? hz - rates[i] : rates[i] - hz;
-
-		if (d < best) {
-			best = d;
-			pick = rates[i];
-		}
-	}
-	*ret_hz = pick;
 	return 0;
 }
 
@@ -139,7 +63,7 @@ uint64_t cgfw_jiffies_to_realtime(const struct cgfw_state *st, uint64_t j)
 static int drain(struct cgfw_state *st, uint32_t mode, uint64_t cgid, struct cgfw_seen_slot **ret,
 		 size_t *ret_n)
 {
-	struct cgfw_util_bpf *skel;
+	struct cgfw_util_bpf *skel = NULL;
 	_cleanup_free_ struct cgfw_pc_val *all = NULL;
 	struct cgfw_seen_slot *off = NULL;
 	int ncpu = libbpf_num_possible_cpus(), err;

@@ -14,6 +14,7 @@ struct cgfw_tc {
 	struct cgfw_pin *pin;
 	bool own_pin; /* opened by cgfw_tc_open(), closed with the state */
 	uint64_t netns;
+	uint32_t hz; /* the tick rate, for the programs' jiffies clock */
 	int rtab_fd, ifaces_fd, ifaddr_fd, conn_fd, udpflow_fd, meta_fd, stats_fd, routes_fd,
 		events_fd, evrate_fd;
 };
@@ -66,6 +67,9 @@ static inline const char *cgfw_tc_root(const struct cgfw_tc *tc)
 {
 	return cgfw_pin_root(tc->pin);
 }
+
+/* The programs' tick in ns (their clock is jiffies: rodata cgfw_tick_ns). */
+uint64_t cgfw_tc_tick_ns(const struct cgfw_tc *tc);
 
 /* Inode of the calling process's network namespace. */
 uint64_t cgfw_netns_id(void);

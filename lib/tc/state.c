@@ -56,6 +56,7 @@ static int cgfw_tc_skel_load(struct cgfw_tc *tc, uint32_t flags, uint32_t attach
 	skel->rodata->cgfw_flags = flags;
 	skel->rodata->cgfw_attach_id = attach_id;
 	skel->rodata->cgfw_l2_len = l2_len;
+	skel->rodata->cgfw_tick_ns = cgfw_tc_tick_ns(tc);
 	if (!progs) {
 		/* Only the maps: created and pinned by name. */
 		bpf_program__set_autoload(skel->progs.cgfw_tc_ingress, false);
@@ -98,6 +99,11 @@ static int create_maps(struct cgfw_pin *pin, void *arg)
 	__u32 zero = 0;
 	int err;
 
+	/* The programs' clock is jiffies: the tick rate, measured once (100 ms). */
+	err = cgfw_clock_hz(&meta.hz);
+	if (err)
+		return err;
+	tc->hz = meta.hz;
 	err = cgfw_tc_skel_load(tc, 0, 0, 14, false, &skel);
 	if (err)
 		return err;
@@ -146,6 +152,33 @@ static struct cgfw_pin_set pin_set(struct cgfw_tc *tc, struct cgfw_pin_map maps[
 	};
 }
 
+/*
+ * The tick rate the state keeps. A state made before it was kept has none:
+ * measured now, and kept when this command holds the lock.
+ */
+static int read_hz(struct cgfw_tc *tc)
+{
+	struct cgfw_tc_meta_val meta;
+	int err;
+
+	if (tc->hz)
+		return 0;
+	err = cgfw_tc_meta_read(tc, &meta);
+	if (!err && !meta.hz) {
+		err = cgfw_clock_hz(&meta.hz);
+		if (!err && cgfw_pin_locked(tc->pin))
+			err = cgfw_tc_meta_write(tc, &meta);
+	}
+	if (!err)
+		tc->hz = meta.hz;
+	return err;
+}
+
+uint64_t cgfw_tc_tick_ns(const struct cgfw_tc *tc)
+{
+	return 1000000000ull / (tc->hz ? tc->hz : 250);
+}
+
 int cgfw_tc_open_at(struct cgfw_pin *pin, struct cgfw_tc **ret)
 {
 	struct cgfw_pin_map maps[10];
@@ -165,6 +198,11 @@ int cgfw_tc_open_at(struct cgfw_pin *pin, struct cgfw_tc **ret)
 	err = cgfw_pin_set_open(pin, &set);
 	if (err) {
 		free(tc);
+		return err;
+	}
+	err = read_hz(tc);
+	if (err) {
+		cgfw_tc_close(tc);
 		return err;
 	}
 	/* Under the exclusive lock: what a killed command left out of step, the

@@ -115,4 +115,22 @@ ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert any(e["source"] == "cgroup-egress" and e["action"] == "drop" and e["cgroup"] == sys.argv[2]
            and e["dst"] == "192.0.2.2" and e["dport"] == 7000 for e in ev), ev
 ' "$WORK/cg.json" "$CG"
+
+# --- both datapaths pace one per-CPU event bucket, on one clock -------------------------------
+# A cgroup drop event and then a TC drop event on the same CPU: both are reported
+# (a bucket stamped on the cgroup programs' clock must not refuse the TC's events).
+bg -n "$SNS" "$WORK/both.json" "$CGFW" monitor --json
+MON=$BGPID
+h_sleep 0.5
+expect_rc 3 "on CPU 0: the blocked connection from inside the cgroup fails" \
+	taskset -c 0 "$CGFW" exec --cgroup "$CG" -- nsenter --net=/run/netns/$CNS "$PEER" connect tcp 192.0.2.2 7000 --timeout 1
+C taskset -c 0 "$PEER" connect tcp 192.0.2.2 7001 --timeout 1 >/dev/null 2>&1
+h_sleep 0.3
+stop "$MON"
+check "on one CPU: a cgroup drop event, then a TC drop event" python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert any(e["source"] == "cgroup-egress" and e["dport"] == 7000 for e in ev), ev
+assert any(e["source"] == "tc-ingress" and e["action"] == "drop" and e["dport"] == 7001 for e in ev), ev
+' "$WORK/both.json"
 finish

@@ -3,7 +3,8 @@
  * cgfw pin: the pinned state's one bpffs root (/sys/fs/bpf/cgfw unless
  * $CGFW_BPFFS_ROOT), its owner check, the lock every change holds, named
  * sets of pinned maps with a layout version, and the map helpers both
- * datapaths use (dump, per-CPU sums, double-buffered slots, batches).
+ * datapaths use (dump, per-CPU sums, double-buffered slots, batches), and
+ * the datapath's clock.
  *
  * One struct cgfw_pin is one open root: a command that changes both
  * datapaths opens the root once and both datapaths on it, so it holds one
@@ -135,5 +136,13 @@ int cgfw_slot_init(int fd, const char *name, size_t vsz);
 int cgfw_inner_open(int outer_fd, const char *what, int *ret_fd, uint32_t *ret_cap);
 int cgfw_inner_new(const char *name, const char *what, uint32_t esz, const void *e, size_t n,
 		   uint32_t cap, int *ret_fd);
+
+/*
+ * The datapath's clock (clock.c): both datapaths count time in jiffies.
+ * The current jiffies with CLOCK_BOOTTIME read beside it, and the tick rate
+ * (100, 250, 300 or 1000 Hz; measured over 100 ms, so once per state).
+ */
+int cgfw_clock_now(uint64_t *ret_jiffies, uint64_t *ret_boot_ns);
+int cgfw_clock_hz(uint32_t *ret_hz);
 
 #endif /* CGFW_PIN_H */
