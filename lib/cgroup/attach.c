@@ -117,7 +117,7 @@ static int prep_inst(struct cgfw_cgroup_bpf *skel, void *arg)
 
 	skel->rodata->cgfw_cgid = a->cgid;
 	skel->rodata->cgfw_slot = a->slot;
-	skel->rodata->cgfw_tick_ns = 1000000000ull / (a->st->hz ? a->st->hz : 250);
+	skel->rodata->cgfw_tick_ns = cgfw_clock_tick_ns(a->st->hz);
 	return 0;
 }
 

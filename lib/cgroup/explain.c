@@ -102,7 +102,7 @@ static int prep_explain(struct cgfw_cgroup_bpf *skel, void *arg)
 
 	skel->rodata->cgfw_cgid = a->x->cgid;
 	skel->rodata->cgfw_slot = a->x->slot;
-	skel->rodata->cgfw_tick_ns = 1000000000ull / (a->st->hz ? a->st->hz : 250);
+	skel->rodata->cgfw_tick_ns = cgfw_clock_tick_ns(a->st->hz);
 	skel->rodata->cgfw_explain = 1;
 	return 0;
 }

@@ -22,7 +22,7 @@
 static int open_util(const char *root, struct cgfw_util_bpf **ret)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root);
-	struct cgfw_util_bpf *skel = NULL;
+	struct cgfw_util_bpf *skel;
 	int err;
 
 	skel = cgfw_util_bpf__open_opts(&opts);
@@ -41,7 +41,7 @@ static int open_util(const char *root, struct cgfw_util_bpf **ret)
 
 uint64_t cgfw_jiffies_to_realtime(const struct cgfw_state *st, uint64_t j)
 {
-	uint64_t tick = 1000000000ull / (st->hz ? st->hz : 250);
+	uint64_t tick = cgfw_clock_tick_ns(st->hz);
 	int64_t d;
 
 	if (!j || !st->anchor_j)

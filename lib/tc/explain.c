@@ -58,7 +58,7 @@ int cgfw_tc_explain(struct cgfw_tc *tc, const char *ifname, const struct cgfw_ex
 	skel->rodata->cgfw_flags = f->flags;
 	skel->rodata->cgfw_attach_id = f->attach_id;
 	skel->rodata->cgfw_l2_len = 14; /* BPF_PROG_RUN hands over an Ethernet frame */
-	skel->rodata->cgfw_tick_ns = cgfw_tc_tick_ns(tc);
+	skel->rodata->cgfw_tick_ns = cgfw_clock_tick_ns(tc->hz);
 	skel->rodata->cgfw_explain = 1;
 	err = cgfw_tc_bpf__load(skel);
 	if (err) {

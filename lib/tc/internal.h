@@ -68,9 +68,6 @@ static inline const char *cgfw_tc_root(const struct cgfw_tc *tc)
 	return cgfw_pin_root(tc->pin);
 }
 
-/* The programs' tick in ns (their clock is jiffies: rodata cgfw_tick_ns). */
-uint64_t cgfw_tc_tick_ns(const struct cgfw_tc *tc);
-
 /* Inode of the calling process's network namespace. */
 uint64_t cgfw_netns_id(void);
 

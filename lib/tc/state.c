@@ -56,7 +56,7 @@ static int cgfw_tc_skel_load(struct cgfw_tc *tc, uint32_t flags, uint32_t attach
 	skel->rodata->cgfw_flags = flags;
 	skel->rodata->cgfw_attach_id = attach_id;
 	skel->rodata->cgfw_l2_len = l2_len;
-	skel->rodata->cgfw_tick_ns = cgfw_tc_tick_ns(tc);
+	skel->rodata->cgfw_tick_ns = cgfw_clock_tick_ns(tc->hz);
 	if (!progs) {
 		/* Only the maps: created and pinned by name. */
 		bpf_program__set_autoload(skel->progs.cgfw_tc_ingress, false);
@@ -172,11 +172,6 @@ static int read_hz(struct cgfw_tc *tc)
 	if (!err)
 		tc->hz = meta.hz;
 	return err;
-}
-
-uint64_t cgfw_tc_tick_ns(const struct cgfw_tc *tc)
-{
-	return 1000000000ull / (tc->hz ? tc->hz : 250);
 }
 
 int cgfw_tc_open_at(struct cgfw_pin *pin, struct cgfw_tc **ret)

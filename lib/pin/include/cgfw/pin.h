@@ -144,5 +144,10 @@ int cgfw_inner_new(const char *name, const char *what, uint32_t esz, const void 
  */
 int cgfw_clock_now(uint64_t *ret_jiffies, uint64_t *ret_boot_ns);
 int cgfw_clock_hz(uint32_t *ret_hz);
+/* A tick in ns at @hz (0, a rate never measured: 250 Hz, the programs' default). */
+static inline uint64_t cgfw_clock_tick_ns(uint32_t hz)
+{
+	return 1000000000ull / (hz ? hz : 250);
+}
 
 #endif /* CGFW_PIN_H */
