@@ -13,3 +13,11 @@ int bench_empty(struct __sk_buff *skb)
 {
 	return 1;
 }
+
+/* Its ingress twin: bench/net_datapath.sh attaches the pair to a cgroup, the
+ * floor under traffic of any cgroup_skb firewall that filters both ways. */
+SEC("cgroup_skb/ingress")
+int bench_empty_in(struct __sk_buff *skb)
+{
+	return 1;
+}

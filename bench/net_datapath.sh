@@ -6,20 +6,27 @@
 # that never match, for four firewalls holding the same addresses:
 #
 #   none      no firewall
+#   empty     a cgroup_skb program pair that lets everything through
+#             (bench_empty.bpf.c) on the client's cgroup, both directions: the
+#             kernel's own cost for any cgroup_skb firewall, the floor under cgfw
 #   cgfw      the client runs in a cgroup cgfw is attached to, the rules loaded
 #             with `cgfw block --from-file` (both directions, the default)
 #   iptables  one ip6tables rule per address in the client namespace's OUTPUT
 #             chain (ip6tables-restore)
 #   nft       one nftables set with the addresses and one rule on the output hook
+#   nft2      the same set with a rule on the output hook and one on the input
+#             hook: both directions, what `cgfw block` does
 #
 # Each firewall gets its own pair of namespaces (same addresses, same veth),
-# loaded once per N, so the rounds can interleave (none cgfw iptables nft
-# none ...) without reloading anything. Every client runs through
+# loaded once per N, so the rounds can interleave (none empty cgfw iptables
+# nft nft2 none ...) without reloading anything. Every client runs through
 # `cgfw exec --cgroup CG -- nsenter --net=NS taskset -c CPU ...`; only cgfw's
-# cgroup has cgfw attached. The traffic is IPv6 (2001:db8:1::1 -> ::2): the
+# cgroup has cgfw attached, only empty's the empty pair. The report compares
+# each round with the others' in the same round (paired), so a slow minute of
+# the machine's neighbours moves both sides of a comparison. The traffic is IPv6 (2001:db8:1::1 -> ::2): the
 # IPv4 documentation ranges hold 768 addresses, far fewer than 10k rules.
 # The last rule is 2001:db8:1::3, an address the server holds: a datagram to
-# it must be refused (EPERM) by every firewall but 'none', before and after
+# it must be refused (EPERM) by every firewall but 'none' and 'empty', before and after
 # the rounds, or the run fails (a firewall that does not see the packets
 # measures nothing).
 #
@@ -32,16 +39,28 @@ source "$(dirname "$0")/netlib.sh"
 if [ "$SMOKE" = 1 ]; then
 	COUNTS="200" ROUNDS=1 T_RR=0.2 T_BULK=0.2
 else
-	COUNTS="10000 100000" ROUNDS=${BENCH_DP_ROUNDS:-7} T_RR=1 T_BULK=1
+	COUNTS=${BENCH_DP_COUNTS:-10000 100000} ROUNDS=${BENCH_DP_ROUNDS:-11} T_RR=1 T_BULK=0.5
 fi
-CONFIGS="none cgfw iptables nft"
+CONFIGS="none empty cgfw iptables nft nft2"
 SRV=2001:db8:1::2
 PROBE=2001:db8:1::3
 command -v ip6tables-restore >/dev/null || fail "ip6tables-restore not installed (scripts/install-deps.sh)"
 command -v nft >/dev/null || fail "nft not installed (scripts/install-deps.sh)"
+command -v bpftool >/dev/null || fail "bpftool not installed (scripts/install-deps.sh)"
+EMPTY_OBJ=$BUILD/skel/bench_empty.bpf.o
+[ -f "$EMPTY_OBJ" ] || fail "$EMPTY_OBJ is not built (cmake --build $BUILD)"
 
 CG_FW=$(cgroup_make fw)
 CG_PLAIN=$(cgroup_make plain)
+CG_EMPTY=$(cgroup_make empty)
+# The empty pair, pinned beside the run's cgfw root (the trap removes both) and
+# attached the plain way: one program per direction, as cgfw's links are.
+EMPTY_PIN=$CGFW_BPFFS_ROOT-empty
+bpftool prog loadall "$EMPTY_OBJ" "$EMPTY_PIN" || fail "bpftool prog loadall $EMPTY_OBJ failed"
+for at in egress:bench_empty ingress:bench_empty_in; do
+	bpftool cgroup attach "$CG2/$CG_EMPTY" "${at%%:*}" pinned "$EMPTY_PIN/${at#*:}" ||
+		fail "cannot attach ${at#*:} to $CG2/$CG_EMPTY (${at%%:*})"
+done
 declare -A CNS=() SNS=()
 i=0
 for c in $CONFIGS; do
@@ -65,14 +84,16 @@ client() {
 	local c=$1 cg=$CG_PLAIN
 	shift
 	[ "$c" = cgfw ] && cg=$CG_FW
+	[ "$c" = empty ] && cg=$CG_EMPTY
 	"$CGFW" exec --cgroup "$cg" -- nsenter --net=/run/netns/"${CNS[$c]}" \
 		taskset -c "$PIN_CPU" "$PEER" "$@" 2>"$WORK/client.err"
 }
 
-# probe CONFIG: the rule for $PROBE must refuse a datagram (not for 'none').
+# probe CONFIG: the rule for $PROBE must refuse a datagram (not for 'none'
+# and 'empty').
 probe() {
 	local c=$1 res want=1
-	[ "$c" = none ] && want=0
+	[ "$c" = none ] || [ "$c" = empty ] && want=0
 	res=$(client "$c" udpsend --rate 1000 --count 1 $PROBE 9) ||
 		fail "$c: probe datagram: $(cat "$WORK/client.err")"
 	got=$(json_eval "$res" 'd["streams"][0]["eperm"]')
@@ -81,11 +102,48 @@ probe() {
 			echo sent); expected the opposite"
 }
 
+# insitu N: what each cgroup_skb program costs per packet of real traffic,
+# from the kernel's own accounting (kernel.bpf_stats_enabled: run_time_ns and
+# run_cnt per program), over one request/response round each for empty and
+# cgfw. Apart from the rounds above: the accounting reads the clock twice a
+# run, which would slow every round of those two.
+prog_ids() { bpftool cgroup show "$CG2/$1" --json | json_eval "$(cat)" '" ".join("%d:%s" % (p["id"], p["attach_type"]) for p in d)'; }
+prog_stat() { bpftool prog show id "$1" --json | json_eval "$(cat)" '"%d %d" % (d.get("run_time_ns", 0), d.get("run_cnt", 0))'; }
+insitu() {
+	local n=$1 prev c cg ids id at t0 n0 t1 n1 out="" ok=1 line
+	prev=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || return 0
+	sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null || {
+		log "kernel.bpf_stats_enabled cannot be set: no per-program figures"
+		return 0
+	}
+	for c in empty cgfw; do
+		cg=$CG_EMPTY
+		[ "$c" = cgfw ] && cg=$CG_FW
+		ids=$(prog_ids "$cg") || ok=0
+		declare -A before=()
+		for id in $ids; do before[$id]=$(prog_stat "${id%%:*}") || ok=0; done
+		client "$c" rr $SRV 5201 --time $T_RR >/dev/null || ok=0
+		for id in $ids; do
+			at=${id#*:}
+			read -r t0 n0 <<<"${before[$id]}"
+			read -r t1 n1 <<<"$(prog_stat "${id%%:*}")" || ok=0
+			out+="${out:+,}\"$c/$at\":{\"ns\":$((t1 - t0)),\"runs\":$((n1 - n0))}"
+		done
+		unset before
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$prev"
+	[ "$ok" = 1 ] || fail "the per-program figures (bpftool, or the client) failed"
+	line="{\"n\":$n,\"insitu\":{$out}}"
+	echo "$line" >>"$WORK/insitu.jsonl"
+}
+
 : >"$WORK/raw.jsonl"
+: >"$WORK/insitu.jsonl"
 for n in $COUNTS; do
 	"$PY" addrs "$n" 1 list "$WORK/rules.txt" --probe $PROBE >/dev/null
 	"$PY" addrs "$n" 1 ip6tables "$WORK/rules.ipt" --probe $PROBE >/dev/null
 	"$PY" addrs "$n" 1 nft "$WORK/rules.nft" --probe $PROBE >/dev/null
+	"$PY" addrs "$n" 1 nft2 "$WORK/rules.nft2" --probe $PROBE >/dev/null
 
 	"$CGFW" reset --yes >/dev/null
 	"$CGFW" attach "$CG_FW" >/dev/null || fail "cgfw attach $CG_FW failed"
@@ -101,6 +159,8 @@ for n in $COUNTS; do
 
 	in_ns "${CNS[nft]}" nft flush ruleset
 	in_ns "${CNS[nft]}" nft -f "$WORK/rules.nft" || fail "nft -f ($n addresses) failed"
+	in_ns "${CNS[nft2]}" nft flush ruleset
+	in_ns "${CNS[nft2]}" nft -f "$WORK/rules.nft2" || fail "nft -f ($n addresses, both hooks) failed"
 
 	for c in $CONFIGS; do
 		probe "$c"
@@ -120,7 +180,9 @@ for n in $COUNTS; do
 	for c in $CONFIGS; do
 		probe "$c"
 	done
+	insitu "$n"
 done
 
 "$PY" report datapath "$WORK/raw.jsonl" "$OUT/net_datapath.json" "cpu=$PIN_CPU" \
+	"insitu=$WORK/insitu.jsonl" \
 	"ipt=$IPT_VER" "nft=$NFT_VER" "t_rr=$T_RR" "t_bulk=$T_BULK" "smoke=$SMOKE" "kernel=$KERNEL"
