@@ -112,8 +112,11 @@ prog_stat() { bpftool prog show id "$1" --json | json_eval "$(cat)" '"%d %d" % (
 insitu() {
 	local n=$1 prev c cg ids id at t0 n0 t1 n1 out="" ok=1 line
 	prev=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || return 0
+	# The harness's cleanup puts the old value back should this run die here.
+	echo "$prev" >"$WORK/.bpf_stats_enabled"
 	sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null || {
 		log "kernel.bpf_stats_enabled cannot be set: no per-program figures"
+		rm -f "$WORK/.bpf_stats_enabled"
 		return 0
 	}
 	for c in empty cgfw; do
@@ -131,7 +134,7 @@ insitu() {
 		done
 		unset before
 	done
-	sysctl -qw kernel.bpf_stats_enabled="$prev"
+	sysctl -qw kernel.bpf_stats_enabled="$prev" && rm -f "$WORK/.bpf_stats_enabled"
 	[ "$ok" = 1 ] || fail "the per-program figures (bpftool, or the client) failed"
 	line="{\"n\":$n,\"insitu\":{$out}}"
 	echo "$line" >>"$WORK/insitu.jsonl"

@@ -278,6 +278,13 @@ h_cleanup() {
 	fi
 	rm -rf "$root" "$root"-*
 
+	# A sysctl the run changed for a while (bench/net_datapath.sh's per-program
+	# figures) goes back to what it was.
+	if [ -f "$work/.bpf_stats_enabled" ]; then
+		sysctl -qw kernel.bpf_stats_enabled="$(cat "$work/.bpf_stats_enabled")" ||
+			echo "cleanup: cannot restore kernel.bpf_stats_enabled" >&2
+	fi
+
 	# Cgroups deepest first (a process that just exited can keep one busy).
 	for c in "${cgs[@]}"; do
 		for _ in $(seq 50); do
