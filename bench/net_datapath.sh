@@ -3,7 +3,8 @@
 #
 # Datapath under real traffic: 1-byte TCP request/response latency and bulk
 # TCP throughput between two network namespaces over a veth, through N rules
-# that never match, for four firewalls holding the same addresses:
+# that never match, for these configurations (the firewalls hold the same
+# addresses):
 #
 #   none      no firewall
 #   empty     a cgroup_skb program pair that lets everything through
@@ -23,11 +24,12 @@
 # `cgfw exec --cgroup CG -- nsenter --net=NS taskset -c CPU ...`; only cgfw's
 # cgroup has cgfw attached, only empty's the empty pair. The report compares
 # each round with the others' in the same round (paired), so a slow minute of
-# the machine's neighbours moves both sides of a comparison. The traffic is IPv6 (2001:db8:1::1 -> ::2): the
-# IPv4 documentation ranges hold 768 addresses, far fewer than 10k rules.
+# the machine's neighbours moves both sides of a comparison. The traffic is
+# IPv6 (2001:db8:1::1 -> ::2): the IPv4 documentation ranges hold 768
+# addresses, far fewer than 10k rules.
 # The last rule is 2001:db8:1::3, an address the server holds: a datagram to
-# it must be refused (EPERM) by every firewall but 'none' and 'empty', before and after
-# the rounds, or the run fails (a firewall that does not see the packets
+# it must be refused (EPERM) by every firewall but 'none' and 'empty', before
+# and after the rounds, or the run fails (a firewall that does not see the packets
 # measures nothing).
 #
 #   bench/net_datapath.sh BUILD [--smoke] [--out DIR]
