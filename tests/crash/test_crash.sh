@@ -87,6 +87,22 @@ timed() { # CMD...: run it, print its wall time in seconds
 	"$PYTHON" -c "print('%.3f' % ($t1 - $t0))"
 }
 
+# calibrate FWD BACK D_FWD D_BACK: time the switch there and back (functions)
+# twice more; "D_FWD D_BACK", the medians with the first timings given. The
+# kill delays are drawn from these: one timing alone can be far off (a cold
+# first run took 0.29 s where the trials took 0.1), and then most kills land
+# after the command ended and test nothing. Ends where it began.
+calibrate() {
+	local fwd=$1 back=$2
+	local -a f=("$3") b=("$4")
+	for _ in 1 2; do
+		f+=("$(timed "$fwd")") || return 1
+		b+=("$(timed "$back")") || return 1
+	done
+	echo "$(median "${f[@]}") $(median "${b[@]}")"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 declare -A SEEN=()
 killed=0
 
@@ -141,7 +157,10 @@ PY
 	[ "$(fingerprint "$(cgfw list --json)" list)" = "$FP_OLD" ] ||
 		fail "unblock --from-file did not restore the old rules"
 	[ "$FP_OLD" != "$FP_NEW" ] || fail "the change changes nothing"
-	log "block --from-file (100,000 lines) takes ${D_ADD} s, unblock ${D_DEL} s; $TRIALS trials"
+	fwd() { cgfw block --from-file "$WORK/new.txt"; }
+	back() { cgfw unblock --from-file "$WORK/new.txt"; }
+	read -r D_ADD D_DEL <<<"$(calibrate fwd back "$D_ADD" "$D_DEL")" || fail "calibrating failed"
+	log "block --from-file (100,000 lines) takes ${D_ADD} s, unblock ${D_DEL} s (medians of 3); $TRIALS trials"
 	state=old
 	for ((t = 1; t <= TRIALS; t++)); do
 		if [ $state = old ]; then
@@ -207,7 +226,10 @@ PY
 	PB=$(fingerprint "$(cgfw policy show --json)" policy)
 	D_A=$(timed cgfw policy apply "$WORK/a.yaml") || fail "policy apply a.yaml failed"
 	[ "$(fingerprint "$(cgfw list --json)" list)" = "$FP_A" ] || fail "re-applying a.yaml gives another state"
-	log "policy apply takes ${D_A} s (a.yaml), ${D_B} s (b.yaml); $TRIALS trials"
+	fwd() { cgfw policy apply "$WORK/b.yaml"; }
+	back() { cgfw policy apply "$WORK/a.yaml"; }
+	read -r D_B D_A <<<"$(calibrate fwd back "$D_B" "$D_A")" || fail "calibrating failed"
+	log "policy apply takes ${D_A} s (a.yaml), ${D_B} s (b.yaml) (medians of 3); $TRIALS trials"
 	state=old # a.yaml
 	for ((t = 1; t <= TRIALS; t++)); do
 		if [ $state = old ]; then
@@ -290,7 +312,10 @@ PY
 	FP_NEW=$(fingerprint "$(tcfp)" tc)
 	D_DEL=$(timed ns "$CGFW" tproxy del --from-file "$WORK/new.txt") || fail "tproxy del --from-file failed"
 	[ "$(fingerprint "$(tcfp)" tc)" = "$FP_OLD" ] || fail "tproxy del --from-file did not restore the old rules"
-	log "tproxy add --from-file (100,000 lines) takes ${D_ADD} s, del ${D_DEL} s; $TRIALS trials"
+	fwd() { ns "$CGFW" tproxy add --from-file "$WORK/new.txt"; }
+	back() { ns "$CGFW" tproxy del --from-file "$WORK/new.txt"; }
+	read -r D_ADD D_DEL <<<"$(calibrate fwd back "$D_ADD" "$D_DEL")" || fail "calibrating failed"
+	log "tproxy add --from-file (100,000 lines) takes ${D_ADD} s, del ${D_DEL} s (medians of 3); $TRIALS trials"
 	state=old
 	for ((t = 1; t <= TRIALS; t++)); do
 		if [ $state = old ]; then
