@@ -8,12 +8,12 @@ intercept.sh, policy_swap.sh).
       list (one per line: cgfw block --from-file, deny_file:), ip6tables
       (ip6tables-restore input, one OUTPUT rule per address), nft (one
       set, one rule on the output hook) or nft2 (the set, a rule on the
-      output hook and one on the input hook). IPv6 host addresses in 2001:db8:8000::/33 (never
-      2001:db8:1::/64, where the traffic runs), scattered by a hash of
-      (SALT, i) like a real blocklist. --v4 puts the 256 addresses of
-      PREFIX/24 first; --probe makes ADDR the last one (the datapath checks
-      that a packet to it is refused). These are rule keys: nothing is sent
-      to them.
+      output hook and one on the input hook). IPv6 host addresses in
+      2001:db8:8000::/33 (never 2001:db8:1::/64, where the traffic runs),
+      scattered by a hash of (SALT, i) like a real blocklist. --v4 puts the
+      256 addresses of PREFIX/24 first; --probe makes ADDR the last one (the
+      datapath checks that a packet to it is refused). These are rule keys:
+      nothing is sent to them.
   netbench.py report datapath|intercept|swap RAW.jsonl OUT.json [KEY=VALUE...]
       Markdown table on stdout, raw numbers and per-target verdicts in OUT.json.
 """
