@@ -20,7 +20,8 @@
 #     rolled back.
 # CGFW_CRASH_TRIALS trials (20 by default; the long mode is 200). The kill
 # lands anywhere from the start to a little after the command's own run
-# time, measured first. Nothing is sent on any network.
+# time, measured first (the median of three runs). Nothing is sent on any
+# network.
 source "$(dirname "$0")/../lib/harness.sh"
 
 h_init crash "${1:-}"
