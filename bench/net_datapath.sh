@@ -81,12 +81,20 @@ for c in $CONFIGS; do
 done
 h_check_routes || fail "refusing to send traffic"
 
+# cg_of CONFIG: the cgroup that configuration's client runs in.
+cg_of() {
+	case $1 in
+	cgfw) echo "$CG_FW" ;;
+	empty) echo "$CG_EMPTY" ;;
+	*) echo "$CG_PLAIN" ;;
+	esac
+}
+
 # client CONFIG ARGS...: the peer in that firewall's cgroup and namespace, pinned.
 client() {
-	local c=$1 cg=$CG_PLAIN
+	local c=$1 cg
 	shift
-	[ "$c" = cgfw ] && cg=$CG_FW
-	[ "$c" = empty ] && cg=$CG_EMPTY
+	cg=$(cg_of "$c")
 	"$CGFW" exec --cgroup "$cg" -- nsenter --net=/run/netns/"${CNS[$c]}" \
 		taskset -c "$PIN_CPU" "$PEER" "$@" 2>"$WORK/client.err"
 }
@@ -112,7 +120,7 @@ probe() {
 prog_ids() { bpftool cgroup show "$CG2/$1" --json | json_eval "$(cat)" '" ".join("%d:%s" % (p["id"], p["attach_type"]) for p in d)'; }
 prog_stat() { bpftool prog show id "$1" --json | json_eval "$(cat)" '"%d %d" % (d.get("run_time_ns", 0), d.get("run_cnt", 0))'; }
 insitu() {
-	local n=$1 prev c cg ids id at t0 n0 t1 n1 out="" ok=1 line
+	local n=$1 prev c ids id at t0 n0 t1 n1 out="" ok=1
 	prev=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || return 0
 	# The harness's cleanup puts the old value back should this run die here.
 	echo "$prev" >"$WORK/.bpf_stats_enabled"
@@ -122,9 +130,7 @@ insitu() {
 		return 0
 	}
 	for c in empty cgfw; do
-		cg=$CG_EMPTY
-		[ "$c" = cgfw ] && cg=$CG_FW
-		ids=$(prog_ids "$cg") || ok=0
+		ids=$(prog_ids "$(cg_of "$c")") || ok=0
 		declare -A before=()
 		for id in $ids; do before[$id]=$(prog_stat "${id%%:*}") || ok=0; done
 		client "$c" rr $SRV 5201 --time $T_RR >/dev/null || ok=0
@@ -138,8 +144,7 @@ insitu() {
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$prev" && rm -f "$WORK/.bpf_stats_enabled"
 	[ "$ok" = 1 ] || fail "the per-program figures (bpftool, or the client) failed"
-	line="{\"n\":$n,\"insitu\":{$out}}"
-	echo "$line" >>"$WORK/insitu.jsonl"
+	echo "{\"n\":$n,\"insitu\":{$out}}" >>"$WORK/insitu.jsonl"
 }
 
 : >"$WORK/raw.jsonl"
